@@ -1,0 +1,49 @@
+"""Settings read from the environment, with defaults that work from a fresh clone."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_database_url() -> str:
+    instance_dir = PROJECT_ROOT / "instance"
+    return f"sqlite:///{instance_dir / 'complaintflow.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=default_database_url)
+    port: int = 5000
+    test_clock: bool = False
+    demo: bool = False
+    processes_dir: Path = PROJECT_ROOT / "processes"
+    forms_dir: Path = PROJECT_ROOT / "forms"
+    timezone: str = "Asia/Shanghai"
+    # Upload limits: a BPMN file larger than this is refused before parsing.
+    max_model_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 8 * 1024 * 1024
+    # Script tasks, conditions and timer expressions get this much wall time.
+    script_time_limit_seconds: float = 1.0
+    scheduler_interval_seconds: float = 1.0
+    token_ttl_hours: int = 12
+    secret_key: str = ""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or default_database_url(),
+            port=int(os.environ.get("PORT", "5000")),
+            test_clock=_flag("COMPLAINTFLOW_TEST_CLOCK"),
+            demo=_flag("COMPLAINTFLOW_DEMO"),
+            processes_dir=Path(os.environ.get("COMPLAINTFLOW_PROCESSES_DIR", PROJECT_ROOT / "processes")),
+            forms_dir=Path(os.environ.get("COMPLAINTFLOW_FORMS_DIR", PROJECT_ROOT / "forms")),
+            scheduler_interval_seconds=float(os.environ.get("COMPLAINTFLOW_SCHEDULER_INTERVAL", "1.0")),
+            secret_key=os.environ.get("SECRET_KEY", ""),
+        )

@@ -1,0 +1,80 @@
+"""Errors the engine raises; each carries the HTTP status it means."""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def to_dict(self) -> dict:
+        body: dict = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+class BadRequest(EngineError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(EngineError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(EngineError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(EngineError):
+    status, code = 404, "not_found"
+
+
+class Conflict(EngineError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(EngineError):
+    status, code = 413, "payload_too_large"
+
+
+class ValidationFailed(EngineError):
+    """Input that is well-formed but wrong: 422 with per-field messages."""
+
+    status, code = 422, "validation_failed"
+
+
+class ModelInvalid(EngineError):
+    """A BPMN/DMN/form upload with problems; ``problems`` lists each with file, element and line."""
+
+    status, code = 422, "model_invalid"
+
+    def __init__(self, message: str, problems: list[dict]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "problems": self.problems}
+
+
+class ProcessFault(EngineError):
+    """Our fault or the model's while running a case: logged, case left as it was."""
+
+    status, code = 500, "process_fault"
+
+
+class HolidayDataMissing(EngineError):
+    """A deadline reaches into a year whose holiday arrangement is not loaded."""
+
+    status, code = 422, "holiday_data_missing"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"no holiday data for {year}: import the State Council arrangement for {year} "
+            f"(admin calendar) before computing working-day deadlines that reach into it"
+        )
+        self.year = year
