@@ -85,3 +85,37 @@ def clock() -> Iterator[clock_module.TestClock]:
     clock_module.install_into_spiff()
     yield test_clock
     clock_module.set_clock(previous)
+
+
+MODELS_DIR = Path(__file__).parent / "models"
+
+
+def make_settings(database_url: str, **overrides) -> "Settings":  # noqa: ANN003
+    from engine.config import Settings
+
+    return Settings(database_url=database_url, **overrides)
+
+
+@pytest.fixture
+def settings(database_url: str):  # noqa: ANN201
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def engine(db: Database, settings, clock):  # noqa: ANN001, ANN201
+    """A ComplaintEngine on a fresh database with holidays 2025-2026 and processes/ deployed."""
+    from engine import holidays
+    from engine.service import ComplaintEngine
+
+    with db.write() as session:
+        holidays.seed_from_chinesecalendar(session, [2025, 2026])
+    complaint_engine = ComplaintEngine(db, settings)
+    complaint_engine.deploy_directory("owner")
+    return complaint_engine
+
+
+def deploy_test_model(engine, *names: str) -> dict:  # noqa: ANN001
+    from engine.service import UploadedFile
+
+    files = [UploadedFile(name, (MODELS_DIR / name).read_bytes()) for name in names]
+    return engine.deploy(files, "owner")

@@ -1,0 +1,372 @@
+"""Parse, validate and deploy BPMN and DMN models with the forms they reference.
+
+Every problem is reported with its file, element id and line. Nothing is stored
+unless the whole set is valid. Each deploy that changes a process creates a new
+version; instances keep the version they started on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from . import clock
+from .errors import BadRequest, ModelInvalid, PayloadTooLarge
+from .models import Deployment, DeploymentFile, ProcessDefinition
+from .scripting import validate_workflow_spec
+from .workflow_state import spec_to_json
+from .xmlsafe import UnsafeXml, XmlLimits, parse_xml
+
+# Our own attributes in diagrams, e.g. <bpmn:lane cf:role="dispatcher">.
+CF_NS = "http://complaintflow.org/schema/bpmn"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ROLE_PATTERN = re.compile(r"^(intake|dispatcher|escalation|appeals|supervisor|owner|admin|dept:[a-z][a-z0-9_]*)$")
+FILENAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,200}$")
+FORM_PROPERTY = "formJsonSchemaFilename"
+# SpiffWorkflow names its own internal task specs like this; a BPMN element with such an id vanishes.
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
+
+
+@dataclass
+class ModelFile:
+    filename: str
+    kind: str  # bpmn | dmn | form
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass
+class BuiltProcess:
+    process_id: str
+    name: str
+    bpmn_filename: str
+    spec_json: str
+    task_meta: dict
+    start_messages: list[str]
+    content_hash: str
+
+
+@dataclass
+class BuildResult:
+    processes: list[BuiltProcess] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+
+
+def problem(file: str | None, element_id: str | None, line: int | None, message: str) -> dict:
+    return {"file": file, "element_id": element_id or None, "line": line or None, "message": message}
+
+
+def classify(filename: str) -> str:
+    lower = filename.lower()
+    if lower.endswith((".bpmn", ".bpmn20.xml")):
+        return "bpmn"
+    if lower.endswith(".dmn"):
+        return "dmn"
+    if lower.endswith(".json"):
+        return "form"
+    raise BadRequest(f"{filename}: unsupported file type (expected .bpmn, .dmn or .json)",
+                     fields={"files": filename})
+
+
+def check_filename(filename: str) -> str:
+    """Refuse paths: a model file is named by its base name only."""
+    name = PurePosixPath(filename.replace("\\", "/")).name
+    if name != filename or not FILENAME_PATTERN.match(filename) or ".." in filename:
+        raise BadRequest(f"file name {filename!r} is not allowed: use letters, digits, '_', '-' and '.' only",
+                         fields={"files": filename})
+    return filename
+
+
+def to_model_files(files: Iterable[tuple[str, bytes]], max_bytes: int) -> list[ModelFile]:
+    result: list[ModelFile] = []
+    seen: set[str] = set()
+    for filename, content in files:
+        check_filename(filename)
+        if filename in seen:
+            raise BadRequest(f"{filename}: given twice", fields={"files": filename})
+        seen.add(filename)
+        if len(content) > max_bytes:
+            raise PayloadTooLarge(f"{filename} is {len(content)} bytes; the limit is {max_bytes}",
+                                  fields={"files": filename})
+        result.append(ModelFile(filename, classify(filename), content))
+    if not result:
+        raise BadRequest("no files given", fields={"files": "required"})
+    return result
+
+
+def _lines_by_id(root: etree._Element) -> dict[str, int]:
+    return {el.get("id"): el.sourceline for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+
+
+def _lane_roles(root: etree._Element) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Map each flow node id to its lane's role; also list lanes with no usable role."""
+    roles: dict[str, str] = {}
+    bad: list[tuple[str, str]] = []
+    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+        role = lane.get(f"{{{CF_NS}}}role") or lane.get("name") or ""
+        role = role.strip()
+        if not ROLE_PATTERN.match(role):
+            bad.append((lane.get("id") or "", role))
+            continue
+        for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+            if ref.text:
+                roles[ref.text.strip()] = role
+    return roles, bad
+
+
+def _user_task_specs(spec, subprocess_specs: dict) -> Iterable:  # noqa: ANN001
+    for s in [spec, *subprocess_specs.values()]:
+        if s is None:
+            continue
+        for task_spec in s.task_specs.values():
+            if isinstance(task_spec, UserTask | ManualTask):
+                yield task_spec
+
+
+def _start_messages(spec) -> list[str]:  # noqa: ANN001
+    names = []
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent):
+            event = getattr(task_spec, "event_definition", None)
+            if isinstance(event, MessageEventDefinition):
+                names.append(event.name)
+    return names
+
+
+class ModelBuilder:
+    """Turns a set of uploaded files into deployable process versions, or a list of problems."""
+
+    def __init__(self, known_forms: dict[str, bytes] | None = None, limits: XmlLimits = XmlLimits()) -> None:
+        # Forms already deployed or in forms/, for diagrams whose upload does not carry them.
+        self.known_forms = known_forms or {}
+        self.limits = limits
+
+    def build(self, files: list[ModelFile]) -> BuildResult:
+        result = BuildResult()
+        forms = self._check_forms([f for f in files if f.kind == "form"], result)
+        parser = SpiffBpmnParser(validator=VALIDATOR)
+        trees: dict[str, etree._Element] = {}
+        for model in [f for f in files if f.kind in ("bpmn", "dmn")]:
+            try:
+                root = parse_xml(model.content, self.limits)
+            except UnsafeXml as exc:
+                result.problems.append(problem(model.filename, None, exc.line, exc.message))
+                continue
+            trees[model.filename] = root
+            try:
+                if model.kind == "bpmn":
+                    parser.add_bpmn_xml(root, model.filename)
+                else:
+                    parser.add_dmn_xml(root, model.filename)
+            except ValidationException as exc:
+                result.problems.append(self._from_validation(exc, model.filename, root))
+            except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError) as exc:
+                result.problems.append(problem(model.filename, None, None, f"cannot read model: {exc}"))
+        if result.problems:
+            return result
+        bpmn_files = [f for f in files if f.kind == "bpmn"]
+        if not bpmn_files:
+            result.problems.append(problem(None, None, None, "no BPMN file given"))
+            return result
+        dmn_files = [f for f in files if f.kind == "dmn"]
+        for model in bpmn_files:
+            self._build_file(parser, model, trees[model.filename], dmn_files, forms, result)
+        return result
+
+    def _check_forms(self, form_files: list[ModelFile], result: BuildResult) -> dict[str, bytes]:
+        forms = dict(self.known_forms)
+        for form in form_files:
+            try:
+                schema = json.loads(form.content)
+                if not isinstance(schema, dict):
+                    raise ValueError("a form must be a JSON object (a JSON Schema)")
+                Draft202012Validator.check_schema(schema)
+            except (ValueError, UnicodeDecodeError) as exc:
+                result.problems.append(problem(form.filename, None, None, f"not a JSON form: {exc}"))
+                continue
+            except SchemaError as exc:
+                result.problems.append(problem(form.filename, None, None, f"invalid JSON Schema: {exc.message}"))
+                continue
+            forms[form.filename] = form.content
+        return forms
+
+    def _from_validation(self, exc: ValidationException, filename: str, root: etree._Element) -> dict:
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        if line is None and exc.id:
+            line = _lines_by_id(root).get(exc.id)
+        message = str(exc).split("\n")[0]
+        return problem(exc.file_name or filename, exc.id or None, line, message)
+
+    def _build_file(self, parser, model: ModelFile, root, dmn_files, forms, result: BuildResult) -> None:  # noqa: ANN001
+        lines = _lines_by_id(root)
+        lane_roles, bad_lanes = _lane_roles(root)
+        for element in root.iter():
+            if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
+                result.problems.append(problem(model.filename, element.get("id"), element.sourceline,
+                                               f"the id {element.get('id')!r} is reserved by the engine; rename it"))
+        for lane_id, role in bad_lanes:
+            result.problems.append(problem(
+                model.filename, lane_id, lines.get(lane_id),
+                f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
+        process_ids = [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")
+                       if p.get("isExecutable", "true") == "true"]
+        for process_id in process_ids:
+            try:
+                spec = parser.get_spec(process_id)
+                subprocess_specs = parser.get_subprocess_specs(process_id)
+            except ValidationException as exc:
+                result.problems.append(self._from_validation(exc, model.filename, root))
+                continue
+            except SpiffWorkflowException as exc:
+                result.problems.append(problem(model.filename, process_id, lines.get(process_id), str(exc)))
+                continue
+            for found in validate_workflow_spec(spec, subprocess_specs):
+                element = found.get("element_id")
+                result.problems.append(problem(model.filename, element, lines.get(element), found["message"]))
+            task_meta, used_forms = self._task_meta(spec, subprocess_specs, lane_roles, forms, lines,
+                                                    model.filename, result)
+            digest = hashlib.sha256(model.content)
+            for dmn in sorted(dmn_files, key=lambda f: f.filename):
+                digest.update(dmn.content)
+            for name in sorted(used_forms):
+                digest.update(name.encode() + forms[name])
+            try:
+                spec_json = spec_to_json(spec, subprocess_specs)
+            except Exception as exc:  # a spec SpiffWorkflow cannot serialize cannot run either
+                result.problems.append(problem(model.filename, process_id, lines.get(process_id),
+                                               f"cannot serialize process: {exc}"))
+                continue
+            result.processes.append(BuiltProcess(
+                process_id=process_id,
+                name=spec.description or process_id,
+                bpmn_filename=model.filename,
+                spec_json=spec_json,
+                task_meta={"tasks": task_meta, "forms": {n: forms[n].decode("utf-8") for n in used_forms}},
+                start_messages=_start_messages(spec),
+                content_hash=digest.hexdigest(),
+            ))
+
+    def _task_meta(self, spec, subprocess_specs, lane_roles, forms, lines, filename, result):  # noqa: ANN001, ANN202
+        meta: dict[str, dict] = {}
+        used_forms: set[str] = set()
+        for task_spec in _user_task_specs(spec, subprocess_specs):
+            element = task_spec.bpmn_id
+            properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+            role = lane_roles.get(element) or properties.get("role")
+            if role is None:
+                result.problems.append(problem(filename, element, lines.get(element),
+                                               f"task {task_spec.bpmn_name or element!r} is in no lane with a role"))
+            form = properties.get(FORM_PROPERTY)
+            if form is not None:
+                if form not in forms:
+                    result.problems.append(problem(filename, element, lines.get(element),
+                                                   f"form file {form!r} is missing"))
+                else:
+                    used_forms.add(form)
+            meta[element] = {
+                "name": task_spec.bpmn_name or element,
+                "kind": "user" if isinstance(task_spec, UserTask) else "manual",
+                "role": role,
+                "form": form,
+                "due": properties.get("dueAt"),
+                "priority": properties.get("priority"),
+            }
+        return meta, used_forms
+
+
+# --- storing versions ----------------------------------------------------------
+
+
+def latest_definition(session: Session, process_id: str) -> ProcessDefinition | None:
+    return session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+
+
+def store(session: Session, built: BuildResult, files: list[ModelFile], actor: str, source: str) -> dict:
+    """Write one deployment and a new version for each process whose content changed."""
+    deployment = Deployment(deployed_by=actor, deployed_at=clock.now(), source=source)
+    session.add(deployment)
+    session.flush()
+    for model in files:
+        session.add(DeploymentFile(deployment_id=deployment.id, filename=model.filename, kind=model.kind,
+                                   content=model.text, content_hash=model.sha256))
+    results = []
+    for process in built.processes:
+        latest = latest_definition(session, process.process_id)
+        if latest is not None and latest.content_hash == process.content_hash:
+            results.append({"process_id": process.process_id, "version": latest.version,
+                            "name": latest.name, "created": False})
+            continue
+        version = (latest.version + 1) if latest else 1
+        session.add(ProcessDefinition(
+            process_id=process.process_id, version=version, name=process.name,
+            content_hash=process.content_hash, deployment_id=deployment.id,
+            bpmn_filename=process.bpmn_filename, spec_json=process.spec_json,
+            task_meta=process.task_meta, start_messages=process.start_messages,
+            deployed_by=actor, deployed_at=deployment.deployed_at,
+        ))
+        results.append({"process_id": process.process_id, "version": version,
+                        "name": process.name, "created": True})
+    session.flush()
+    return {"deployment_id": deployment.id, "definitions": results}
+
+
+def known_forms(session: Session, forms_dir: Path | None) -> dict[str, bytes]:
+    """Forms a diagram may reference without uploading them: forms/ and the latest deployed ones."""
+    forms: dict[str, bytes] = {}
+    rows = session.execute(
+        select(DeploymentFile.filename, DeploymentFile.content)
+        .where(DeploymentFile.kind == "form")
+        .order_by(DeploymentFile.id)
+    )
+    for filename, content in rows:
+        forms[filename] = content.encode("utf-8")
+    if forms_dir is not None and forms_dir.is_dir():
+        for path in sorted(forms_dir.glob("*.json")):
+            forms[path.name] = path.read_bytes()
+    return forms
+
+
+def directory_files(processes_dir: Path, forms_dir: Path) -> list[tuple[str, bytes]]:
+    files = [(p.name, p.read_bytes()) for p in sorted(processes_dir.iterdir())
+             if p.is_file() and p.suffix in (".bpmn", ".dmn")]
+    files += [(p.name, p.read_bytes()) for p in sorted(forms_dir.glob("*.json"))]
+    return files
+
+
+def instance_counts(session: Session) -> dict[int, int]:
+    from .models import ProcessInstance
+
+    rows = session.execute(
+        select(ProcessInstance.definition_id, func.count())
+        .where(ProcessInstance.status.in_(("running", "suspended")))
+        .group_by(ProcessInstance.definition_id)
+    )
+    return dict(rows.all())

@@ -1,0 +1,109 @@
+"""Running cases: load a locked instance, run the engine, save state and indexes together.
+
+Every operation here runs inside one ``Database.write()`` transaction that the
+caller opened. ``lock`` takes the instance row lock (``FOR UPDATE`` on
+PostgreSQL; SQLite's write transaction already holds the database lock) and the
+mapper's version column turns a lost update into ``StaleDataError``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+
+from . import audit, clock
+from .case_sync import CaseSync, case_data, clear_indexes, tier_of
+from .errors import Conflict, NotFound
+from .models import ProcessDefinition, ProcessInstance
+from .workflow_state import SpecCache, state_from_bytes, state_to_bytes
+
+SUMMARY_FIELDS = ("phone", "customer_name", "category", "business_line", "region", "city", "channel",
+                  "star_level", "svip")
+
+
+class CaseRunner:
+    """Loads, runs and saves workflows; shared by every operation of one engine."""
+
+    def __init__(self, script_engine_factory: Callable[[], Any], spec_cache: SpecCache | None = None) -> None:
+        self.make_script_engine = script_engine_factory
+        self.specs = spec_cache or SpecCache()
+
+    # -- loading ---------------------------------------------------------------------
+
+    def lock(self, session: Session, instance_id: int, skip_locked: bool = False) -> ProcessInstance | None:
+        query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        query = query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
+        return session.scalars(query).first()
+
+    def lock_by_number(self, session: Session, number: str) -> ProcessInstance:
+        instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == number))
+        if instance_id is None:
+            raise NotFound(f"case {number} not found")
+        instance = self.lock(session, instance_id)
+        assert instance is not None
+        return instance
+
+    def definition(self, session: Session, instance: ProcessInstance) -> ProcessDefinition:
+        return session.get(ProcessDefinition, instance.definition_id)
+
+    def spec_for(self, definition: ProcessDefinition) -> tuple[Any, dict]:
+        return self.specs.get(definition.id, lambda: definition.spec_json)
+
+    def load(self, session: Session, instance: ProcessInstance) -> tuple[BpmnWorkflow, ProcessDefinition]:
+        definition = self.definition(session, instance)
+        spec, subprocess_specs = self.spec_for(definition)
+        workflow = state_from_bytes(instance.state_json, spec, subprocess_specs, self.make_script_engine())
+        return workflow, definition
+
+    def new_workflow(self, definition: ProcessDefinition) -> BpmnWorkflow:
+        spec, subprocess_specs = self.spec_for(definition)
+        return BpmnWorkflow(spec, subprocess_specs, script_engine=self.make_script_engine())
+
+    # -- running -----------------------------------------------------------------------
+
+    def run_engine(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, actor: str) -> None:
+        """Run every automatic step; write each named element the engine completed to the audit log."""
+
+        def completed(task: Task) -> None:
+            spec = task.task_spec
+            if getattr(spec, "bpmn_id", None):
+                audit.record(session, "task_completed", "engine", instance_id=instance.id,
+                             business_key=instance.business_key, task_id=str(task.id), bpmn_id=spec.bpmn_id,
+                             data={"name": spec.bpmn_name or spec.bpmn_id, "type": type(spec).__name__})
+
+        workflow.refresh_timers()
+        workflow.do_engine_steps(did_complete_task=completed)
+
+    def save(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
+             definition: ProcessDefinition, actor: str) -> None:
+        now = clock.now()
+        instance.state_json = state_to_bytes(workflow)
+        instance.updated_at = now
+        data = case_data(workflow)
+        instance.summary = summary_of(data)
+        if workflow.completed and instance.status == "running":
+            instance.status = "completed"
+            instance.ended_at = now
+            audit.record(session, "case_completed", actor, instance_id=instance.id,
+                         business_key=instance.business_key)
+        session.flush()
+        if instance.status in ("completed", "cancelled"):
+            clear_indexes(session, instance.id)
+        else:
+            evaluate = workflow.script_engine.evaluate
+            CaseSync(session, instance, definition.task_meta, evaluate).run(workflow, actor)
+        session.flush()
+
+    def require_running(self, instance: ProcessInstance) -> None:
+        if instance.status != "running":
+            raise Conflict(f"case {instance.business_key} is {instance.status}")
+
+
+def summary_of(data: dict) -> dict:
+    summary = {name: data.get(name) for name in SUMMARY_FIELDS if name in data}
+    summary["tier"] = tier_of(data)
+    return summary

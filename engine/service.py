@@ -1,0 +1,524 @@
+"""The engine's front door: every operation the web app and the CLI may call.
+
+The web layer calls these methods and never touches SpiffWorkflow objects.
+Each method raises an ``engine.errors.EngineError`` subclass for a problem the
+caller can fix; its ``status`` says which HTTP status it means. A failure of the
+model or of ours while running a case rolls the whole operation back, is
+logged with the case number, and leaves an ``error`` event on the case.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit, clock, definitions
+from .complaints import NUMBER_PREFIXES, next_number, validate_complaint
+from .config import Settings
+from .db import Database
+from .errors import BadRequest, Conflict, EngineError, Forbidden, ModelInvalid, NotFound, ProcessFault, ValidationFailed
+from .holidays import CalendarCache
+from .case_sync import case_data, find_task
+from .instances import CaseRunner
+from .models import HumanTask, MessageWait, ProcessDefinition, ProcessInstance, Timer
+from .scripting import RestrictedScriptEngine, ScriptContext
+from .timers import TimerFirer
+from .viewer import SYSTEM, Viewer
+from .xmlsafe import XmlLimits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    role: str | None = None
+    assignee: str | None = None  # a user name, or "me"
+    overdue: bool | None = None
+    due_within_hours: float | None = None
+    q: str | None = None  # text over complaint number, phone and customer name
+    category: str | None = None
+    business_line: str | None = None
+    region: str | None = None
+    city: str | None = None
+    tier: str | None = None
+    sort: str = "due"  # due | priority | age
+    page: int = 1
+    page_size: int = 50
+
+
+SORTS = {
+    "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.created_at),
+    "priority": (HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at),
+    "age": (HumanTask.created_at, HumanTask.id),
+}
+
+
+class ComplaintEngine:
+    """Shape of the results (all JSON-ready dicts, datetimes as ISO strings with offset):
+
+    task: {id, name, bpmn_id, kind, role, assignee, due_at, overdue, priority, created_at,
+           complaint_number, tier, category, business_line, region, city, phone, customer_name,
+           process_id, form_name}  (+ ``form``: the JSON Schema, and ``data`` in get_task)
+    case: {number, process_id, version, status, created_at, updated_at, ended_at, last_error,
+           data, sla: [{name, policy, due_at, breached, paused}], tasks: [task], timeline: [event]}
+    event: {id, at, type, actor, task_id, bpmn_id, data}
+    """
+
+    def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] = clock.now) -> None:
+        self.db = db
+        self.settings = settings
+        self.now = now
+        self.calendars = CalendarCache()
+        self.runner = CaseRunner(self._script_engine)
+        self.timers = TimerFirer(db, self.runner, self._record_fault)
+        clock.install_into_spiff()
+
+    def _script_engine(self) -> RestrictedScriptEngine:
+        context = ScriptContext(now=clock.now, calendar=lambda: self.calendars.get(self.db))
+        return RestrictedScriptEngine(context, time_limit=self.settings.script_time_limit_seconds)
+
+    # -- definitions -------------------------------------------------------------------
+
+    def validate(self, files: list[UploadedFile]) -> list[dict]:
+        models = definitions.to_model_files(((f.filename, f.content) for f in files), self.settings.max_model_bytes)
+        with self.db.read() as session:
+            forms = definitions.known_forms(session, None)
+        return self._builder(forms).build(models).problems
+
+    def deploy(self, files: list[UploadedFile], actor: str, source: str = "upload") -> dict:
+        models = definitions.to_model_files(((f.filename, f.content) for f in files), self.settings.max_model_bytes)
+        with self.db.write() as session:
+            forms = definitions.known_forms(session, None)
+            built = self._builder(forms).build(models)
+            if built.problems:
+                raise ModelInvalid(f"{len(built.problems)} problem(s) in the model", built.problems)
+            result = definitions.store(session, built, models, actor, source)
+            audit.record(session, "deployed", actor, data=result)
+            return result
+
+    def deploy_directory(self, actor: str) -> dict:
+        files = definitions.directory_files(self.settings.processes_dir, self.settings.forms_dir)
+        return self.deploy([UploadedFile(n, c) for n, c in files], actor, source="processes/")
+
+    def _builder(self, forms: dict[str, bytes]) -> definitions.ModelBuilder:
+        return definitions.ModelBuilder(forms, XmlLimits(self.settings.max_model_bytes))
+
+    def list_definitions(self) -> list[dict]:
+        with self.db.read() as session:
+            counts = definitions.instance_counts(session)
+            rows = session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_id,
+                                                                       ProcessDefinition.version))
+            return [
+                {"id": d.id, "process_id": d.process_id, "version": d.version, "name": d.name,
+                 "content_hash": d.content_hash, "deployed_by": d.deployed_by,
+                 "deployed_at": d.deployed_at.isoformat(), "instances": counts.get(d.id, 0),
+                 "start_messages": d.start_messages}
+                for d in rows
+            ]
+
+    # -- starting cases ------------------------------------------------------------------
+
+    def start_complaint(self, data: dict, actor: str) -> dict:
+        clean = validate_complaint(data)
+        return self.start("complaint_intake", clean, actor)
+
+    def start(self, process_id: str, data: dict, actor: str, business_key: str | None = None) -> dict:
+        number = self._guarded(business_key, lambda: self._start(process_id, data, actor, business_key))
+        return self.get_case(number, SYSTEM)
+
+    def _start(self, process_id: str, data: dict, actor: str, business_key: str | None,
+               message: tuple[str, dict] | None = None) -> str:
+        with self.db.write() as session:
+            definition = definitions.latest_definition(session, process_id)
+            if definition is None:
+                raise NotFound(f"process {process_id} is not deployed")
+            now = clock.now()
+            number = business_key or next_number(session, NUMBER_PREFIXES.get(process_id, "CF"), now)
+            if session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == number)):
+                raise Conflict(f"case {number} already exists")
+            workflow = self.runner.new_workflow(definition)
+            workflow.task_tree.data.update(data, complaint_number=number)
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(data, complaint_number=number)
+            instance = ProcessInstance(
+                definition_id=definition.id, business_key=number, status="running", state_json=b"",
+                summary={}, started_by=actor, created_at=now, updated_at=now, version=1,
+            )
+            session.add(instance)
+            session.flush()
+            audit.record(session, "case_started", actor, instance_id=instance.id, business_key=number,
+                         data={"process_id": process_id, "version": definition.version})
+            self.runner.run_engine(session, instance, workflow, actor)
+            if message is not None:
+                self._deliver(session, instance, workflow, message[0], message[1], actor)
+            self.runner.save(session, instance, workflow, definition, actor)
+            return number
+
+    # -- reading cases -------------------------------------------------------------------
+
+    def get_case(self, number: str, viewer: Viewer) -> dict:
+        with self.db.read() as session:
+            instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == number))
+            if instance is None:
+                raise NotFound(f"case {number} not found")
+            workflow, definition = self.runner.load(session, instance)
+            data = case_data(workflow)
+            tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                                    .order_by(HumanTask.created_at))
+            visible = [self._task_dict(t, definition.process_id) for t in tasks
+                       if viewer.may_see_task(t.role, t.assignee) or viewer.has_role("escalation", "intake")]
+            return {
+                "number": instance.business_key,
+                "process_id": definition.process_id,
+                "version": definition.version,
+                "status": instance.status,
+                "created_at": instance.created_at.isoformat(),
+                "updated_at": instance.updated_at.isoformat(),
+                "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
+                "last_error": instance.last_error,
+                "data": _json_safe(data),
+                "sla": self._sla(data),
+                "tasks": visible,
+                "timers": [{"bpmn_id": t.bpmn_id, "due_at": t.due_at.isoformat()} for t in session.scalars(
+                    select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at))],
+                "timeline": audit.timeline(session, instance.id),
+            }
+
+    def _sla(self, data: dict) -> list[dict]:
+        """SLA clocks as the process keeps them in ``sla_clocks`` (filled by the processes' scripts)."""
+        clocks = data.get("sla_clocks") or {}
+        now = clock.now()
+        result = []
+        for name, entry in sorted(clocks.items()) if isinstance(clocks, dict) else []:
+            due = entry.get("due_at") if isinstance(entry, dict) else None
+            due_at = datetime.fromisoformat(due) if isinstance(due, str) else None
+            result.append({"name": name, "policy": entry.get("policy"), "due_at": due,
+                           "breached": bool(due_at and due_at < now and not entry.get("met_at")),
+                           "paused": bool(entry.get("paused"))})
+        return result
+
+    # -- the inbox -------------------------------------------------------------------------
+
+    def list_tasks(self, viewer: Viewer, filters: TaskFilters) -> dict:
+        if filters.sort not in SORTS:
+            raise BadRequest(f"sort must be one of {', '.join(SORTS)}", fields={"sort": filters.sort})
+        if filters.page < 1 or not 1 <= filters.page_size <= 200:
+            raise BadRequest("page starts at 1 and page_size is 1-200", fields={"page": str(filters.page)})
+        query = select(HumanTask, ProcessDefinition.process_id).join(
+            ProcessInstance, ProcessInstance.id == HumanTask.instance_id).join(
+            ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        conditions = self._visibility(viewer)
+        now = clock.now()
+        if filters.role:
+            conditions.append(HumanTask.role == filters.role)
+        if filters.assignee:
+            conditions.append(HumanTask.assignee == (viewer.username if filters.assignee == "me" else filters.assignee))
+        if filters.overdue is True:
+            conditions.append(HumanTask.due_at < now)
+        elif filters.overdue is False:
+            conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
+        if filters.due_within_hours is not None:
+            conditions.append(HumanTask.due_at <= now + timedelta(hours=filters.due_within_hours))
+        for name in ("category", "business_line", "region", "city", "tier"):
+            value = getattr(filters, name)
+            if value:
+                conditions.append(getattr(HumanTask, name) == value)
+        if filters.q:
+            pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(or_(HumanTask.complaint_number.like(pattern, escape="\\"),
+                                  HumanTask.phone.like(pattern, escape="\\"),
+                                  HumanTask.customer_name.like(pattern, escape="\\")))
+        with self.db.read() as session:
+            total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions))
+            rows = session.execute(query.where(*conditions).order_by(*SORTS[filters.sort])
+                                   .limit(filters.page_size).offset((filters.page - 1) * filters.page_size))
+            return {"items": [self._task_dict(t, pid) for t, pid in rows], "total": total}
+
+    def _visibility(self, viewer: Viewer) -> list:
+        if viewer.sees_all_queues:
+            return []
+        return [or_(HumanTask.role.in_(sorted(viewer.roles)), HumanTask.assignee == viewer.username)]
+
+    def _task_dict(self, task: HumanTask, process_id: str) -> dict:
+        now = clock.now()
+        return {
+            "id": task.id, "name": task.name, "bpmn_id": task.bpmn_id, "kind": task.kind, "role": task.role,
+            "assignee": task.assignee, "due_at": task.due_at.isoformat() if task.due_at else None,
+            "overdue": bool(task.due_at and task.due_at < now), "priority": task.priority,
+            "created_at": task.created_at.isoformat(), "complaint_number": task.complaint_number,
+            "tier": task.tier, "category": task.category, "business_line": task.business_line,
+            "region": task.region, "city": task.city, "phone": task.phone, "customer_name": task.customer_name,
+            "process_id": process_id, "form_name": task.form,
+        }
+
+    def get_task(self, task_id: str, viewer: Viewer) -> dict:
+        with self.db.read() as session:
+            task = session.get(HumanTask, task_id)
+            if task is None:
+                if audit.task_was_completed(session, task_id):
+                    raise Conflict(f"task {task_id} is already completed")
+                raise NotFound(f"task {task_id} not found")
+            self._require_visible(task, viewer)
+            instance = session.get(ProcessInstance, task.instance_id)
+            workflow, definition = self.runner.load(session, instance)
+            result = self._task_dict(task, definition.process_id)
+            result["form"] = self._form(definition, task.form)
+            spiff_task = find_task(workflow, task_id)
+            result["data"] = _json_safe(spiff_task.data) if spiff_task is not None else {}
+            return result
+
+    def _form(self, definition: ProcessDefinition, name: str | None) -> dict | None:
+        if not name:
+            return None
+        import json
+
+        text = definition.task_meta.get("forms", {}).get(name)
+        return json.loads(text) if text else None
+
+    def _require_visible(self, task: HumanTask, viewer: Viewer) -> None:
+        if not viewer.may_see_task(task.role, task.assignee):
+            raise Forbidden(f"task {task.id} belongs to role {task.role}")
+
+    # -- task operations ---------------------------------------------------------------------
+
+    def _locked_task(self, session: Session, task_id: str, viewer: Viewer) -> tuple[HumanTask, ProcessInstance]:
+        instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
+            if audit.task_was_completed(session, task_id):
+                raise Conflict(f"task {task_id} is already completed")
+            raise NotFound(f"task {task_id} not found")
+        instance = self.runner.lock(session, instance_id)
+        task = session.get(HumanTask, task_id, populate_existing=True)
+        if task is None:  # completed while we waited for the lock
+            raise Conflict(f"task {task_id} is already completed")
+        self._require_visible(task, viewer)
+        return task, instance
+
+    def claim(self, task_id: str, viewer: Viewer) -> dict:
+        return self._assign(task_id, viewer, "claim")
+
+    def release(self, task_id: str, viewer: Viewer) -> dict:
+        return self._assign(task_id, viewer, "release")
+
+    def reassign(self, task_id: str, viewer: Viewer, assignee: str | None) -> dict:
+        if not viewer.has_role("supervisor"):
+            raise Forbidden("only a supervisor may reassign tasks")
+        return self._assign(task_id, viewer, "reassign", assignee)
+
+    def _assign(self, task_id: str, viewer: Viewer, action: str, assignee: str | None = None) -> dict:
+        with self.db.write() as session:
+            task, instance = self._locked_task(session, task_id, viewer)
+            self.runner.require_running(instance)
+            holder = task.assignee
+            if action == "claim":
+                if holder not in (None, viewer.username):
+                    raise Conflict(f"task {task_id} is held by {holder}")
+                task.assignee = viewer.username
+            elif action == "release":
+                if holder not in (None, viewer.username) and not viewer.has_role("supervisor"):
+                    raise Conflict(f"task {task_id} is held by {holder}")
+                task.assignee = None
+            else:
+                if assignee is not None:
+                    _require_user(session, assignee)
+                task.assignee = assignee
+            audit.record(session, f"task_{action}ed" if action != "release" else "task_released",
+                         viewer.username, instance_id=instance.id, business_key=instance.business_key,
+                         task_id=task_id, bpmn_id=task.bpmn_id, data={"from": holder, "to": task.assignee})
+            definition = session.get(ProcessDefinition, instance.definition_id)
+            session.flush()
+            return self._task_dict(task, definition.process_id)
+
+    def complete(self, task_id: str, viewer: Viewer, data: dict) -> dict:
+        if not isinstance(data, dict):
+            raise ValidationFailed("data must be a JSON object", fields={"data": "expected an object"})
+
+        def operation() -> str:
+            with self.db.write() as session:
+                task, instance = self._locked_task(session, task_id, viewer)
+                self.runner.require_running(instance)
+                if task.assignee not in (None, viewer.username) and not viewer.has_role("supervisor"):
+                    raise Conflict(f"task {task_id} is held by {task.assignee}")
+                workflow, definition = self.runner.load(session, instance)
+                _check_form(self._form(definition, task.form), data)
+                spiff_task = find_task(workflow, task_id)
+                if spiff_task is None or spiff_task.state != TaskState.READY:
+                    raise Conflict(f"task {task_id} is no longer open")
+                spec = spiff_task.task_spec
+                if hasattr(spec, "add_data_from_form"):
+                    spec.add_data_from_form(spiff_task, data)
+                else:
+                    spiff_task.set_data(**data)
+                spiff_task.run()
+                audit.record(session, "task_completed", viewer.username, instance_id=instance.id,
+                             business_key=instance.business_key, task_id=task_id, bpmn_id=task.bpmn_id,
+                             data={"name": task.name, "role": task.role, "form_data": data})
+                self.runner.run_engine(session, instance, workflow, viewer.username)
+                self.runner.save(session, instance, workflow, definition, viewer.username)
+                return instance.business_key
+
+        number = self._guarded(self._number_of_task(task_id), operation)
+        return {"task_id": task_id, "case": self.get_case(number, viewer)}
+
+    def _number_of_task(self, task_id: str) -> str | None:
+        with self.db.read() as session:
+            return session.scalar(select(HumanTask.complaint_number).where(HumanTask.id == task_id))
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def send_message(self, name: str, correlation: str | None, payload: dict, actor: str) -> dict:
+        if not isinstance(payload, dict):
+            raise ValidationFailed("payload must be a JSON object", fields={"payload": "expected an object"})
+        with self.db.read() as session:
+            instance_id = None
+            if correlation:
+                instance_id = session.scalar(select(MessageWait.instance_id).where(
+                    MessageWait.name == name, MessageWait.correlation == correlation).limit(1))
+            starters = [d for d in session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.version.desc()))
+                        if name in (d.start_messages or [])]
+        if instance_id is not None:
+            number = self._guarded(correlation, lambda: self._deliver_to(instance_id, name, payload, actor))
+            return {"number": number, "started": False}
+        if starters:
+            process_id = starters[0].process_id
+            number = self._guarded(None, lambda: self._start(process_id, {}, actor, None, (name, payload)))
+            return {"number": number, "started": True}
+        raise NotFound(f"no case waits for message {name!r} with correlation {correlation!r}, "
+                       f"and no process starts with it")
+
+    def _deliver_to(self, instance_id: int, name: str, payload: dict, actor: str) -> str:
+        with self.db.write() as session:
+            instance = self.runner.lock(session, instance_id)
+            self.runner.require_running(instance)
+            workflow, definition = self.runner.load(session, instance)
+            self._deliver(session, instance, workflow, name, payload, actor)
+            self.runner.save(session, instance, workflow, definition, actor)
+            return instance.business_key
+
+    def _deliver(self, session: Session, instance: ProcessInstance, workflow, name: str, payload: dict,
+                 actor: str) -> None:  # noqa: ANN001
+        waiting = [t for t in workflow.event_manager.tasks.values()
+                   if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                   and t.task_spec.event_definition.name == name]
+        if not waiting:
+            raise NotFound(f"case {instance.business_key} is not waiting for message {name!r}")
+        workflow.send_event(BpmnEvent(waiting[0].task_spec.event_definition, payload))
+        audit.record(session, "message_received", actor, instance_id=instance.id,
+                     business_key=instance.business_key, bpmn_id=waiting[0].task_spec.bpmn_id,
+                     data={"name": name, "payload": payload})
+        self.runner.run_engine(session, instance, workflow, actor)
+
+    # -- case control ---------------------------------------------------------------------------
+
+    def suspend(self, number: str, viewer: Viewer) -> dict:
+        return self._set_status(number, viewer, "suspend", ("running",), "suspended")
+
+    def resume(self, number: str, viewer: Viewer) -> dict:
+        return self._set_status(number, viewer, "resume", ("suspended",), "running")
+
+    def cancel(self, number: str, viewer: Viewer, reason: str = "") -> dict:
+        return self._set_status(number, viewer, "cancel", ("running", "suspended"), "cancelled", reason)
+
+    def _set_status(self, number: str, viewer: Viewer, action: str, allowed: tuple[str, ...], status: str,
+                    reason: str = "") -> dict:
+        if not viewer.has_role("supervisor"):
+            raise Forbidden(f"only a supervisor may {action} a case")
+        with self.db.write() as session:
+            instance = self.runner.lock_by_number(session, number)
+            if instance.status not in allowed:
+                raise Conflict(f"case {number} is {instance.status}; cannot {action}")
+            workflow, definition = self.runner.load(session, instance)
+            instance.status = status
+            if status == "cancelled":
+                workflow.cancel()
+                instance.ended_at = clock.now()
+            audit.record(session, f"case_{action}ed" if action != "cancel" else "case_cancelled",
+                         viewer.username, instance_id=instance.id, business_key=number, data={"reason": reason})
+            self.runner.save(session, instance, workflow, definition, viewer.username)
+        return self.get_case(number, viewer)
+
+    # -- timers -------------------------------------------------------------------------------
+
+    def fire_due_timers(self, limit: int = 200) -> int:
+        return self.timers.fire_due(limit)
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def _guarded(self, number: str | None, operation: Callable[[], str]) -> str:
+        """Run an operation; turn a model or engine failure into a logged, recorded ProcessFault."""
+        try:
+            return operation()
+        except EngineError:
+            raise
+        except StaleDataError:
+            raise Conflict(f"case {number} was changed by someone else; reload and try again") from None
+        except (SpiffWorkflowException, Exception) as exc:  # noqa: BLE001 - every fault is recorded
+            log.exception("case %s: operation failed", number or "(new)")
+            self._record_fault(number, None, exc)
+            raise ProcessFault(
+                f"case {number or '(new)'}: the process failed ({type(exc).__name__}: {exc}); "
+                f"nothing was changed and the case can be retried") from exc
+
+    def _record_fault(self, number: str | None, instance_id: int | None, exc: BaseException) -> None:
+        try:
+            with self.db.write() as session:
+                instance = None
+                if instance_id is not None:
+                    instance = self.runner.lock(session, instance_id)
+                elif number:
+                    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == number))
+                message = f"{type(exc).__name__}: {exc}"[:2000]
+                if instance is not None:
+                    instance.last_error = message
+                audit.record(session, "error", "engine", instance_id=instance.id if instance else None,
+                             business_key=number or (instance.business_key if instance else None),
+                             data={"message": message})
+        except Exception:  # noqa: BLE001 - never hide the original fault
+            log.exception("case %s: could not record the fault", number)
+
+
+def _check_form(schema: dict | None, data: dict) -> None:
+    if schema is None:
+        return
+    errors: dict[str, str] = {}
+    for error in Draft202012Validator(schema).iter_errors(data):
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else "data"
+            errors.setdefault(missing, "required")
+        else:
+            path = ".".join(str(p) for p in error.absolute_path) or "data"
+            errors.setdefault(path, error.message)
+    if errors:
+        raise ValidationFailed("the form has invalid fields", fields=errors)
+
+
+def _require_user(session: Session, username: str) -> None:
+    from .models import User
+
+    if session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
+        raise ValidationFailed(f"no active user {username}", fields={"assignee": "unknown user"})
+
+
+def _json_safe(data: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(data, default=str))
+
+
+__all__ = ["ComplaintEngine", "TaskFilters", "UploadedFile", "UTC"]
