@@ -16,8 +16,6 @@ from pathlib import Path, PurePosixPath
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -25,9 +23,11 @@ from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import clock
-from .errors import BadRequest, ModelInvalid, PayloadTooLarge
+from .errors import BadRequest, PayloadTooLarge
 from .models import Deployment, DeploymentFile, ProcessDefinition
 from .scripting import validate_workflow_spec
 from .workflow_state import spec_to_json
@@ -159,10 +159,10 @@ def _start_messages(spec) -> list[str]:  # noqa: ANN001
 class ModelBuilder:
     """Turns a set of uploaded files into deployable process versions, or a list of problems."""
 
-    def __init__(self, known_forms: dict[str, bytes] | None = None, limits: XmlLimits = XmlLimits()) -> None:
+    def __init__(self, known_forms: dict[str, bytes] | None = None, limits: XmlLimits | None = None) -> None:
         # Forms already deployed or in forms/, for diagrams whose upload does not carry them.
         self.known_forms = known_forms or {}
-        self.limits = limits
+        self.limits = limits or XmlLimits()
 
     def build(self, files: list[ModelFile]) -> BuildResult:
         result = BuildResult()

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import audit, clock
 from .case_sync import CaseSync, case_data, clear_indexes, tier_of

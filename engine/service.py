@@ -14,21 +14,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions
+from .case_sync import case_data, find_task
 from .complaints import NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
 from .db import Database
-from .errors import BadRequest, Conflict, EngineError, Forbidden, ModelInvalid, NotFound, ProcessFault, ValidationFailed
+from .errors import (
+    BadRequest,
+    Conflict,
+    EngineError,
+    Forbidden,
+    ModelInvalid,
+    NotFound,
+    ProcessFault,
+    ValidationFailed,
+)
 from .holidays import CalendarCache
-from .case_sync import case_data, find_task
 from .instances import CaseRunner
 from .models import HumanTask, MessageWait, ProcessDefinition, ProcessInstance, Timer
 from .scripting import RestrictedScriptEngine, ScriptContext

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import or_, select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_, select
 
 from . import audit, clock
 from .case_sync import find_task

@@ -34,8 +34,9 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(content: bytes, limits: XmlLimits = XmlLimits()) -> etree._Element:
+def parse_xml(content: bytes, limits: XmlLimits | None = None) -> etree._Element:
     """Parse ``content`` or raise ``UnsafeXml`` with the reason and, when known, the line."""
+    limits = limits or XmlLimits()
     if len(content) > limits.max_bytes:
         raise UnsafeXml(f"file is {len(content)} bytes; the limit is {limits.max_bytes}")
     head = content[:4096].lower()

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from engine import clock as clock_module
+from engine.config import Settings
 from engine.db import Database
 from engine.migrate import upgrade
 from engine.models import Base
@@ -90,9 +91,7 @@ def clock() -> Iterator[clock_module.TestClock]:
 MODELS_DIR = Path(__file__).parent / "models"
 
 
-def make_settings(database_url: str, **overrides) -> "Settings":  # noqa: ANN003
-    from engine.config import Settings
-
+def make_settings(database_url: str, **overrides) -> Settings:  # noqa: ANN003
     return Settings(database_url=database_url, **overrides)
 
 
