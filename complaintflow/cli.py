@@ -17,6 +17,8 @@ from engine.db import Database
 def main() -> None:
     """complaintflow: BPMN workflows for customer complaints."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per scheduler tick would drown the log; our own job logs what it fires.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _engine(settings: Settings):  # noqa: ANN202

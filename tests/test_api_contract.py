@@ -17,10 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 
-from engine import holidays
 from engine.clock import TestClock
 from engine.config import PROJECT_ROOT
-from webapp import state
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -102,13 +100,6 @@ def form_data(form: dict | None) -> dict:
     problems = [e.message for e in Draft202012Validator(form).iter_errors(data)]
     assert not problems, f"the test could not fill this form: {problems}"
     return data
-
-
-@pytest.fixture
-def deployed(app: Flask, clock: TestClock) -> dict:
-    with state(app).db.write() as session:
-        holidays.seed_from_chinesecalendar(session, [2025, 2026])
-    return state(app).engine.deploy_directory("owner")
 
 
 @pytest.fixture

@@ -115,3 +115,13 @@ def make_user(request: pytest.FixtureRequest, fast_hashing: PasswordHasher) -> C
         return username
 
     return create
+
+
+@pytest.fixture
+def deployed(app: Flask) -> dict:
+    """Holidays for 2025-2026 and everything in processes/ deployed into ``app``'s database."""
+    from engine import holidays
+
+    with state(app).db.write() as session:
+        holidays.seed_from_chinesecalendar(session, [2025, 2026])
+    return state(app).engine.deploy_directory("owner")
