@@ -327,3 +327,25 @@ def test_audit_log_refuses_update_and_delete(engine, db):  # noqa: ANN001
         with pytest.raises(Exception, match="append-only"):
             with db.write() as session:
                 session.execute(text(statement))
+
+
+def test_a_lost_update_is_caught_by_the_version_check(engine, monkeypatch):  # noqa: ANN001
+    """Even if the row lock were missing, a save over a newer version is a 409 and changes nothing."""
+    from sqlalchemy import update
+
+    start(engine)
+    task = only_task(engine, DISPATCHER)
+    real_load = engine.runner.load
+
+    def load_then_someone_else_saves(session, instance):  # noqa: ANN001, ANN202
+        loaded = real_load(session, instance)
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == instance.id)
+                        .values(version=ProcessInstance.version + 1)
+                        .execution_options(synchronize_session=False))
+        return loaded
+
+    monkeypatch.setattr(engine.runner, "load", load_then_someone_else_saves)
+    with pytest.raises(Conflict, match="changed by someone else"):
+        engine.complete(task["id"], DISPATCHER, {"department": "network", "dispatch_note": "x"})
+    monkeypatch.undo()
+    assert only_task(engine, DISPATCHER)["id"] == task["id"]

@@ -53,6 +53,7 @@ def test_thousand_timers_two_processes_fire_exactly_once(engine, clock, db, data
         counts.append(int(out.strip().splitlines()[-1]))
 
     assert sum(counts) == 1000
+    print("fired per worker:", counts)
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Timer)) == 0
         fired = session.execute(
