@@ -28,13 +28,12 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, MappingView
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
-from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence, raise_
 from RestrictedPython.Guards import safer_getattr as _restricted_getattr
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
@@ -46,6 +45,7 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from . import clock
 
 Mode = Literal["exec", "eval"]
+T = TypeVar("T")
 
 DEFAULT_TIME_LIMIT = 1.0
 MAX_INT_BITS = 4096  # about 1233 decimal digits: plenty for money and counters
@@ -54,7 +54,7 @@ MAX_RANGE = 1_000_000
 MAX_SOURCE_CHARS = 100_000
 MAX_DATA_NODES = 1_000_000  # values written back to task data, counted recursively
 MAX_DATA_DEPTH = 100
-COMPILE_CACHE_SIZE = 2048
+COMPILE_CACHE_SIZE = 1024
 _FILENAME = "<string>"  # SpiffWorkflow looks for this name to report the failing line
 
 
@@ -100,14 +100,9 @@ class _Interrupt(BaseException):
 _SEQUENCES = (str, bytes, list, tuple)
 
 
-def _refuse(what: str) -> ScriptLimitError:
-    return ScriptLimitError(f"refused: {what} (scripts may build at most {MAX_ITEMS:,} items "
-                            f"and integers of at most {MAX_INT_BITS} bits)")
-
-
 def _check_items(n: int, what: str) -> None:
     if n > MAX_ITEMS:
-        raise _refuse(f"{what} would have {n:,} items")
+        raise ScriptLimitError(f"refused: {what} would have {n:,} items; the limit is {MAX_ITEMS:,}")
 
 
 def _is_int(value: object) -> bool:
@@ -116,7 +111,8 @@ def _is_int(value: object) -> bool:
 
 def _check_bits(bits: float, what: str) -> None:
     if bits > MAX_INT_BITS:
-        raise _refuse(f"{what} would have about {int(bits):,} bits")
+        raise ScriptLimitError(f"refused: {what} would have about {int(bits):,} bits; "
+                               f"the limit is {MAX_INT_BITS}")
 
 
 # Each check runs before the operation it guards and raises instead of letting C build the value.
@@ -157,7 +153,7 @@ def _check_mod(a: Any, b: Any) -> None:
     text = a.decode("latin-1") if isinstance(a, bytes) else a
     fields = _PERCENT_FIELD.findall(text)
     if any("*" in width + precision for width, precision in fields):
-        raise _refuse("'*' widths in %-formatting")
+        raise ScriptLimitError("refused: '*' widths in %-formatting")
     widest = max((int(part) for pair in fields for part in pair if part), default=0)
     _check_items(widest, "a %-format field")
     values = list(b.values()) if isinstance(b, dict) else list(b) if isinstance(b, tuple) else [b]
@@ -236,15 +232,16 @@ def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
 def guarded_range(*args: int) -> range:
     span = range(*args)
     start, stop, step = span.start, span.stop, span.step
-    length = max(0, (stop - start + step - (1 if step > 0 else -1)) // step)  # no OverflowError
-    _check_items(length, "range()")
+    length = max(0, (stop - start + step - (1 if step > 0 else -1)) // step)  # len() may overflow
+    if length > MAX_RANGE:
+        raise ScriptLimitError(f"refused: range() would have {length:,} items; the limit is {MAX_RANGE:,}")
     return span
 
 
 def guarded_round(number: Any, ndigits: int | None = None) -> Any:
     # round(5, -10**8) computes 10**(10**8) inside C.
     if ndigits is not None and _is_int(ndigits) and abs(ndigits) > 1000:
-        raise _refuse("round() with more than 1000 digits")
+        raise ScriptLimitError("refused: round() to more than 1000 digits")
     return round(number) if ndigits is None else round(number, ndigits)
 
 
@@ -319,8 +316,11 @@ _STRING_GUARDS: dict[str, Callable[[Any, Callable[..., Any]], Callable[..., Any]
 }
 
 
-def guarded_getattr(obj: Any, name: str, default: Any = None) -> Any:
-    """RestrictedPython's safer_getattr (no `_` names, no str.format) plus our own refusals."""
+def guarded_getattr(obj: Any, name: str, default: Any = raise_) -> Any:
+    """RestrictedPython's safer_getattr (no `_` names, no str.format) plus our own refusals.
+
+    A missing attribute raises AttributeError (safer_getattr's own default would give None).
+    """
     if isinstance(name, str) and name in _BLOCKED_ATTRIBUTES:
         raise AttributeError(f'"{name}" is not available in scripts')
     is_type = isinstance(obj, type)
@@ -348,9 +348,16 @@ CATCHABLE_EXCEPTIONS: dict[str, type[Exception]] = {
 FORBIDDEN_NAMES = frozenset({
     "open", "eval", "exec", "compile", "__import__", "getattr", "setattr", "delattr", "hasattr",
     "globals", "locals", "vars", "type", "breakpoint", "input", "dir", "help", "memoryview",
-    "object", "super", "classmethod", "staticmethod", "property", "exit", "quit", "BaseException",
-    "SystemExit", "KeyboardInterrupt", "GeneratorExit", "iter", "next", "aiter", "anext",
+    "object", "super", "exit", "quit", "iter", "BaseException", "SystemExit", "KeyboardInterrupt",
+    "GeneratorExit",
 })
+
+
+def _tick() -> None:
+    """Called at the top of every while-loop iteration (see _Policy.visit_While)."""
+    deadline = getattr(_limits, "deadline", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise _Interrupt
 
 
 def _base_builtins() -> dict[str, Any]:
@@ -373,7 +380,7 @@ def _base_builtins() -> dict[str, Any]:
         "_unpack_sequence_": guarded_unpack_sequence, "_apply_": _apply, "_print_": PrintCollector,
         "_cf_pow_": guarded_pow, "_cf_mul_": guarded_mul, "_cf_lshift_": guarded_lshift,
         "_cf_add_": guarded_add, "_cf_mod_": guarded_mod, "_cf_format_": guarded_format,
-        "_cf_sized_": guarded_sized, "_cf_exc_": dict(CATCHABLE_EXCEPTIONS),
+        "_cf_sized_": guarded_sized, "_cf_exc_": dict(CATCHABLE_EXCEPTIONS), "_cf_tick_": _tick,
     })
     return allowed
 
@@ -434,7 +441,7 @@ class _Policy(RestrictingNodeTransformer):
         return node
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id in FORBIDDEN_NAMES:
+        if node.id in FORBIDDEN_NAMES and not node.id.startswith("_"):  # RestrictedPython reports `_` names
             self.error(node, f'"{node.id}" is not available in scripts')
         return super().visit_Name(node)
 
@@ -442,6 +449,15 @@ class _Policy(RestrictingNodeTransformer):
         if node.attr in _BLOCKED_ATTRIBUTES:
             self.error(node, f'"{node.attr}" is not available in scripts')
         return super().visit_Attribute(node)
+
+    def visit_While(self, node: ast.While) -> ast.AST:
+        # `while True: pass` compiles to a jump onto itself, which raises no trace event at all;
+        # a call at the top of every iteration gives the time limit a place to strike.
+        node = self.node_contents_visit(node)
+        tick = ast.Expr(_call("_cf_tick_", [], node))
+        copy_locations(tick, node)
+        node.body.insert(0, tick)
+        return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         node = self.node_contents_visit(node)
@@ -503,39 +519,42 @@ def compile_checked(source: str, mode: Mode) -> types.CodeType:
 _limits = threading.local()
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Stop Python code run in this thread inside the block after ``seconds`` (ScriptTimeout).
+def _tracer(frame: types.FrameType, event: str, arg: Any) -> Any:
+    deadline = getattr(_limits, "deadline", None)
+    if deadline is None:
+        return None
+    if time.monotonic() > deadline:
+        raise _Interrupt
+    return _tracer
 
-    ``sys.settrace`` sees every new line, loop iteration and call in Python frames, so it
-    works in any thread, not only the main one. It cannot stop a single long C call, which
-    is what the size guards are for. Nested blocks share the outer tracer and the earlier
-    deadline; the tracer in place before (a debugger or coverage) is put back afterwards.
+
+def run_with_time_limit(seconds: float, func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)``, stopped with ScriptTimeout once it has run ``seconds``.
+
+    ``sys.settrace`` sees every new line, backward jump and call in Python frames of this
+    thread, so it works in any thread, not only the main one (unlike signal.alarm). It cannot
+    stop one long C call; the size guards are for that. This is a plain function, not a
+    context manager, on purpose: the frame that calls settrace is never traced itself, so
+    the clean-up below cannot be interrupted. Nested calls share the tracer and the earlier
+    deadline; the tracer in place before (a debugger, coverage) is put back afterwards.
     """
     outer = getattr(_limits, "deadline", None)
     deadline = time.monotonic() + seconds
     if outer is not None:
         _limits.deadline = min(outer, deadline)
         try:
-            yield
+            return func(*args)
         finally:
             _limits.deadline = outer
-        return
-
-    def tracer(frame: types.FrameType, event: str, arg: Any) -> Any:
-        if time.monotonic() > _limits.deadline:
-            raise _Interrupt
-        return tracer
-
     previous = sys.gettrace()
     _limits.deadline = deadline
-    sys.settrace(tracer)
+    sys.settrace(_tracer)
     try:
-        yield
+        return func(*args)
     except _Interrupt:
         raise ScriptTimeout(f"stopped: the script ran longer than its {seconds:g} s limit") from None
     finally:
-        # CPython drops a tracer that raised, so this also re-arms whatever ran before.
+        # CPython drops a tracer that raised, so this also restores tracing for the caller.
         sys.settrace(previous)
         _limits.deadline = None
 
@@ -646,7 +665,8 @@ class _Helpers:
     def sla_limit(self, name: str) -> dict:
         if self.context.sla_lookup is None:
             raise ScriptConfigError("sla_limit() is not available: no SLA policy lookup is configured")
-        return copy.deepcopy(self.context.sla_lookup(name))
+        # Plain JSON data only: whatever the lookup returns, scripts never see its objects.
+        return json_data(self.context.sla_lookup(name), f"sla_limit({name!r})")
 
 
 # --- task data in and out -------------------------------------------------------------------------
@@ -721,8 +741,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                  external_context: Mapping[str, Any] | None = None) -> Any:
         code = compile_checked(expression, "eval")
         scope = self._scope(external_context, context)
-        with time_limit(self.time_limit):
-            result = eval(code, scope)
+        result = run_with_time_limit(self.time_limit, eval, code, scope)
         # A generator or function would run later, outside the time limit.
         if callable(result) or isinstance(result, Iterator):
             raise ScriptDataError(f"the expression gave a {type(result).__name__}, not a value")
@@ -734,8 +753,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         external = dict(external_context or {})
         # Work on copies: a script that fails or times out leaves the task data as it was.
         scope = self._scope(copy.deepcopy(external), copy.deepcopy(context))
-        with time_limit(self.time_limit):
-            exec(code, scope)
+        run_with_time_limit(self.time_limit, exec, code, scope)
         updates: dict[str, Any] = {}
         for key, value in scope.items():
             if not _visible(key) or (key in external and key not in context) or _is_temporary(value):

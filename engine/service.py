@@ -99,7 +99,9 @@ class ComplaintEngine:
         clock.install_into_spiff()
 
     def _script_engine(self) -> RestrictedScriptEngine:
-        context = ScriptContext(now=clock.now, calendar=lambda: self.calendars.get(self.db))
+        # Loaded here, outside any script's time limit, so a script never waits on the database.
+        calendar = self.calendars.get(self.db)
+        context = ScriptContext(now=clock.now, calendar=lambda: calendar)
         return RestrictedScriptEngine(context, time_limit=self.settings.script_time_limit_seconds)
 
     # -- definitions -------------------------------------------------------------------
