@@ -20,6 +20,8 @@ from engine.db import Database
 from engine.migrate import upgrade
 from engine.models import Base
 
+pytest_plugins = ["tests.web_fixtures"]
+
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = POSTGRES_URL.startswith("postgresql")
 
@@ -89,6 +91,8 @@ def clock() -> Iterator[clock_module.TestClock]:
 
 
 MODELS_DIR = Path(__file__).parent / "models"
+# A small complaint process the engine tests rely on, independent of the product's processes/.
+BASIC_DIR = MODELS_DIR / "basic"
 
 
 def make_settings(database_url: str, **overrides) -> Settings:  # noqa: ANN003
@@ -97,12 +101,12 @@ def make_settings(database_url: str, **overrides) -> Settings:  # noqa: ANN003
 
 @pytest.fixture
 def settings(database_url: str):  # noqa: ANN201
-    return make_settings(database_url)
+    return make_settings(database_url, processes_dir=BASIC_DIR / "processes", forms_dir=BASIC_DIR / "forms")
 
 
 @pytest.fixture
 def engine(db: Database, settings, clock):  # noqa: ANN001, ANN201
-    """A ComplaintEngine on a fresh database with holidays 2025-2026 and processes/ deployed."""
+    """A ComplaintEngine on a fresh database with holidays 2025-2026 and the basic test process deployed."""
     from engine import holidays
     from engine.service import ComplaintEngine
 

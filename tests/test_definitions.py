@@ -12,7 +12,8 @@ from engine.service import ComplaintEngine, UploadedFile
 from engine.viewer import Viewer
 
 ROOT = Path(__file__).resolve().parent.parent
-INTAKE = (ROOT / "processes" / "complaint_intake.bpmn").read_bytes()
+BASIC = Path(__file__).resolve().parent / "models" / "basic"
+INTAKE = (BASIC / "processes" / "complaint_intake.bpmn").read_bytes()
 SUPERVISOR = Viewer("supervisor", frozenset({"supervisor"}))
 
 
@@ -53,7 +54,7 @@ def test_redeploy_same_content_keeps_version_and_change_makes_v2(bare_engine, db
 
 def test_changing_a_referenced_form_makes_a_new_version(bare_engine):  # noqa: ANN001
     bare_engine.deploy_directory("owner")
-    form = (ROOT / "forms" / "dispatch.json").read_text().replace("派单说明", "派单备注")
+    form = (BASIC / "forms" / "dispatch.json").read_text().replace("派单说明", "派单备注")
     result = bare_engine.deploy([UploadedFile("complaint_intake.bpmn", INTAKE),
                                  UploadedFile("dispatch.json", form.encode())], "owner")
     assert result["definitions"][0]["version"] == 2

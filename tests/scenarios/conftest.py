@@ -19,8 +19,6 @@ from engine import holidays
 from engine.scheduler import drain_due_timers
 from webapp import state
 
-pytest_plugins = ["tests.web_fixtures"]
-
 COMPLAINT = {
     "phone": "13800138000", "customer_name": "张三", "star_level": 3, "svip": False, "channel": "10010",
     "business_line": "mobile", "category": "mobile_data", "region": "urban", "city": "北京",
