@@ -158,6 +158,26 @@ class WorkCalendar:
             day += timedelta(days=1)
         return total
 
+    def add_working_day_time(self, start: datetime, days: float) -> datetime:
+        """Move ``start`` on by ``days`` of working-day time: only time on working days counts.
+
+        The inverse of ``working_days_between``; it moves a working-day deadline by a pause.
+        """
+        if days < 0 or days > MAX_DAYS or days != days:
+            raise ValueError(f"working-day time must be between 0 and {MAX_DAYS} days, not {days!r}")
+        moment = _aware(start).astimezone(UTC)
+        remaining = float(days)
+        day = self._local_date(moment)
+        while True:
+            begin, end = max(self._at(day, time(0)), moment), self._end_of(day)
+            if self.is_working_day(day) and end > begin:
+                share = (end - begin) / (end - self._at(day, time(0)))
+                if remaining <= share + 1e-12:
+                    span = end - self._at(day, time(0))
+                    return begin + span * remaining
+                remaining -= share
+            day += timedelta(days=1)
+
     def _windows_from(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         """Every window (as UTC instants) of every working day from ``day`` on.
 

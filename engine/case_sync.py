@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock
 from .models import HumanTask, MessageWait, ProcessInstance, Timer
+from .users import is_valid_role
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class CaseSync:
             bpmn_id=spec.bpmn_id,
             name=meta.get("name") or spec.bpmn_name or spec.bpmn_id,
             kind=meta.get("kind", "user"),
-            role=meta.get("role"),
+            role=self._role(task, meta),
             form=meta.get("form"),
             due_at=self._due(task, meta),
             priority=self._priority(task, meta, tier),
@@ -179,6 +180,15 @@ class CaseSync:
             tier=tier,
             **{name: _short(data.get(name)) for name in CASE_FIELDS},
         )
+
+    def _role(self, task: Task, meta: dict) -> str | None:
+        """The lane's role, unless the diagram computes it from the case (e.g. "dept:" + department)."""
+        if meta.get("role_expression"):
+            role = self.evaluate(task, meta["role_expression"])
+            if not isinstance(role, str) or not is_valid_role(role):
+                raise ValueError(f"roleExpression of {task.task_spec.bpmn_id} gave {role!r}, not a role code")
+            return role
+        return meta.get("role")
 
     def _due(self, task: Task, meta: dict) -> datetime | None:
         if meta.get("due"):

@@ -24,6 +24,9 @@ CATEGORIES = (
 )
 PHONE = re.compile(r"^\+?[0-9][0-9\-]{4,19}$")
 
+# The process POST /api/v1/complaints starts.
+COMPLAINT_PROCESS = "complaint_intake"
+
 # Prefix per process for the case numbers it starts (TS = 投诉, SJ = 升级, SS = 申诉).
 NUMBER_PREFIXES = {"complaint_intake": "TS", "upgraded_complaint": "SJ", "customer_appeal": "SS"}
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from . import clock
 from .errors import BadRequest, PayloadTooLarge
 from .models import Deployment, DeploymentFile, ProcessDefinition
-from .scripting import validate_workflow_spec
+from .scripting import check_source, validate_workflow_spec
 from .workflow_state import spec_to_json
 from .xmlsafe import UnsafeXml, XmlLimits, parse_xml
 
@@ -156,6 +156,25 @@ def _start_messages(spec) -> list[str]:  # noqa: ANN001
     return names
 
 
+@dataclass
+class ModelIndex:
+    """Where each element id lives, and each flow node's lane role, across all files of a deployment."""
+
+    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def add(self, filename: str, root: etree._Element) -> list[tuple[str, str]]:
+        for element_id, line in _lines_by_id(root).items():
+            self.locations.setdefault(element_id, (filename, line))
+        roles, bad = _lane_roles(root)
+        self.roles.update(roles)
+        return bad
+
+    def problem(self, element_id: str | None, message: str, default_file: str | None = None) -> dict:
+        filename, line = self.locations.get(element_id or "", (default_file, None))
+        return problem(filename, element_id, line, message)
+
+
 class ModelBuilder:
     """Turns a set of uploaded files into deployable process versions, or a list of problems."""
 
@@ -192,8 +211,14 @@ class ModelBuilder:
             result.problems.append(problem(None, None, None, "no BPMN file given"))
             return result
         dmn_files = [f for f in files if f.kind == "dmn"]
+        index = ModelIndex()
         for model in bpmn_files:
-            self._build_file(parser, model, trees[model.filename], dmn_files, forms, result)
+            for lane_id, role in index.add(model.filename, trees[model.filename]):
+                result.problems.append(index.problem(
+                    lane_id, f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
+        for model in bpmn_files:
+            self._build_file(parser, model, trees[model.filename], dmn_files, bpmn_files, forms, index, result)
+        result.problems = _unique(result.problems)
         return result
 
     def _check_forms(self, form_files: list[ModelFile], result: BuildResult) -> dict[str, bytes]:
@@ -220,17 +245,12 @@ class ModelBuilder:
         message = str(exc).split("\n")[0]
         return problem(exc.file_name or filename, exc.id or None, line, message)
 
-    def _build_file(self, parser, model: ModelFile, root, dmn_files, forms, result: BuildResult) -> None:  # noqa: ANN001
-        lines = _lines_by_id(root)
-        lane_roles, bad_lanes = _lane_roles(root)
+    def _build_file(self, parser, model: ModelFile, root, dmn_files, bpmn_files, forms, index: ModelIndex,  # noqa: ANN001
+                    result: BuildResult) -> None:
         for element in root.iter():
             if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
                 result.problems.append(problem(model.filename, element.get("id"), element.sourceline,
                                                f"the id {element.get('id')!r} is reserved by the engine; rename it"))
-        for lane_id, role in bad_lanes:
-            result.problems.append(problem(
-                model.filename, lane_id, lines.get(lane_id),
-                f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
         process_ids = [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")
                        if p.get("isExecutable", "true") == "true"]
         for process_id in process_ids:
@@ -241,14 +261,17 @@ class ModelBuilder:
                 result.problems.append(self._from_validation(exc, model.filename, root))
                 continue
             except SpiffWorkflowException as exc:
-                result.problems.append(problem(model.filename, process_id, lines.get(process_id), str(exc)))
+                result.problems.append(index.problem(process_id, str(exc), model.filename))
                 continue
             for found in validate_workflow_spec(spec, subprocess_specs):
-                element = found.get("element_id")
-                result.problems.append(problem(model.filename, element, lines.get(element), found["message"]))
-            task_meta, used_forms = self._task_meta(spec, subprocess_specs, lane_roles, forms, lines,
-                                                    model.filename, result)
+                result.problems.append(index.problem(found.get("element_id"), found["message"], model.filename))
+            task_meta, used_forms = self._task_meta(spec, subprocess_specs, forms, index, result)
+            # The version changes when anything it runs changes: its file, called processes' files, DMN, forms.
+            called_files = {getattr(s, "file", None) for s in subprocess_specs.values() if s is not None}
             digest = hashlib.sha256(model.content)
+            for other in sorted(bpmn_files, key=lambda f: f.filename):
+                if other.filename in called_files and other.filename != model.filename:
+                    digest.update(other.content)
             for dmn in sorted(dmn_files, key=lambda f: f.filename):
                 digest.update(dmn.content)
             for name in sorted(used_forms):
@@ -256,8 +279,7 @@ class ModelBuilder:
             try:
                 spec_json = spec_to_json(spec, subprocess_specs)
             except Exception as exc:  # a spec SpiffWorkflow cannot serialize cannot run either
-                result.problems.append(problem(model.filename, process_id, lines.get(process_id),
-                                               f"cannot serialize process: {exc}"))
+                result.problems.append(index.problem(process_id, f"cannot serialize process: {exc}", model.filename))
                 continue
             result.processes.append(BuiltProcess(
                 process_id=process_id,
@@ -269,32 +291,47 @@ class ModelBuilder:
                 content_hash=digest.hexdigest(),
             ))
 
-    def _task_meta(self, spec, subprocess_specs, lane_roles, forms, lines, filename, result):  # noqa: ANN001, ANN202
+    def _task_meta(self, spec, subprocess_specs, forms, index: ModelIndex, result: BuildResult):  # noqa: ANN001, ANN202
         meta: dict[str, dict] = {}
         used_forms: set[str] = set()
         for task_spec in _user_task_specs(spec, subprocess_specs):
             element = task_spec.bpmn_id
             properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
-            role = lane_roles.get(element) or properties.get("role")
-            if role is None:
-                result.problems.append(problem(filename, element, lines.get(element),
-                                               f"task {task_spec.bpmn_name or element!r} is in no lane with a role"))
+            role = index.roles.get(element) or properties.get("role")
+            role_expression = properties.get("roleExpression")
+            if role is None and not role_expression:
+                result.problems.append(index.problem(
+                    element, f"task {task_spec.bpmn_name or element!r} is in no lane with a role"))
+            if role_expression:
+                result.problems.extend(index.problem(element, f"roleExpression: {message}")
+                                       for message in check_source(role_expression, "eval"))
             form = properties.get(FORM_PROPERTY)
             if form is not None:
                 if form not in forms:
-                    result.problems.append(problem(filename, element, lines.get(element),
-                                                   f"form file {form!r} is missing"))
+                    result.problems.append(index.problem(element, f"form file {form!r} is missing"))
                 else:
                     used_forms.add(form)
             meta[element] = {
                 "name": task_spec.bpmn_name or element,
                 "kind": "user" if isinstance(task_spec, UserTask) else "manual",
                 "role": role,
+                "role_expression": role_expression,
                 "form": form,
                 "due": properties.get("dueAt"),
                 "priority": properties.get("priority"),
             }
         return meta, used_forms
+
+
+def _unique(problems: list[dict]) -> list[dict]:
+    """A called process is checked with each caller; report each problem once."""
+    seen, unique = set(), []
+    for p in problems:
+        key = (p["file"], p["element_id"], p["line"], p["message"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
 
 
 # --- storing versions ----------------------------------------------------------

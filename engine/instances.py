@@ -56,12 +56,13 @@ class CaseRunner:
     def load(self, session: Session, instance: ProcessInstance) -> tuple[BpmnWorkflow, ProcessDefinition]:
         definition = self.definition(session, instance)
         spec, subprocess_specs = self.spec_for(definition)
-        workflow = state_from_bytes(instance.state_json, spec, subprocess_specs, self.make_script_engine())
+        engine = self.make_script_engine(session, instance)
+        workflow = state_from_bytes(instance.state_json, spec, subprocess_specs, engine)
         return workflow, definition
 
-    def new_workflow(self, definition: ProcessDefinition) -> BpmnWorkflow:
+    def new_workflow(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition) -> BpmnWorkflow:
         spec, subprocess_specs = self.spec_for(definition)
-        return BpmnWorkflow(spec, subprocess_specs, script_engine=self.make_script_engine())
+        return BpmnWorkflow(spec, subprocess_specs, script_engine=self.make_script_engine(session, instance))
 
     # -- running -----------------------------------------------------------------------
 
@@ -85,6 +86,8 @@ class CaseRunner:
         instance.updated_at = now
         data = case_data(workflow)
         instance.summary = summary_of(data)
+        instance.phone = _text(data.get("phone"), 32)
+        instance.category = _text(data.get("category"), 64)
         if workflow.completed and instance.status == "running":
             instance.status = "completed"
             instance.ended_at = now
@@ -101,6 +104,10 @@ class CaseRunner:
     def require_running(self, instance: ProcessInstance) -> None:
         if instance.status != "running":
             raise Conflict(f"case {instance.business_key} is {instance.status}")
+
+
+def _text(value: object, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
 
 
 def summary_of(data: dict) -> dict:

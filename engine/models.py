@@ -135,6 +135,7 @@ class ProcessDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instances"
+    __table_args__ = (Index("ix_process_instances_phone_category", "phone", "category"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
@@ -143,6 +144,10 @@ class ProcessInstance(Base):
     state_json: Mapped[bytes] = mapped_column(LargeBinary)
     # Business fields copied out of the case data for listing and reports.
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Copied out for repeat-complaint lookups and links between cases.
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    original_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -261,3 +266,27 @@ class CalendarDay(Base):
     kind: Mapped[str] = mapped_column(String(8))  # holiday | workday
     name: Mapped[str] = mapped_column(String(64), default="")
     source: Mapped[str] = mapped_column(String(64), default="")
+
+
+# --- notifications ------------------------------------------------------------------
+
+
+class SmsMessage(Base):
+    """The SMS outbox: written in the step that sends it, delivered afterwards with retries."""
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (Index("ix_sms_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True, index=True)
+    business_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8))  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    provider_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

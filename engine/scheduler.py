@@ -11,6 +11,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .notifier import SmsSender, adapter_from_env
 from .service import ComplaintEngine
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,26 @@ def drain_due_timers(engine: ComplaintEngine, max_batches: int = 50) -> int:
     return total
 
 
-def start_scheduler(engine: ComplaintEngine, interval_seconds: float) -> BackgroundScheduler:
+def send_due_sms(sender: SmsSender) -> int:
+    try:
+        return sender.send_due()
+    except Exception:  # noqa: BLE001 - a broken gateway must not stop the scheduler
+        log.exception("sending SMS failed")
+        return 0
+
+
+def start_scheduler(engine: ComplaintEngine, interval_seconds: float, sender: SmsSender | None = None,
+                    ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
+    first_run = datetime.now().astimezone()
     scheduler.add_job(
         drain_due_timers, "interval", args=[engine], seconds=interval_seconds, id="fire_due_timers",
-        max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone(),
+        max_instances=1, coalesce=True, next_run_time=first_run,
+    )
+    sender = sender or SmsSender(engine.db, adapter_from_env())
+    scheduler.add_job(
+        send_due_sms, "interval", args=[sender], seconds=interval_seconds, id="send_due_sms",
+        max_instances=1, coalesce=True, next_run_time=first_run,
     )
     scheduler.start()
     return scheduler

@@ -42,7 +42,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from . import clock
+from . import clock, sla
 
 Mode = Literal["exec", "eval"]
 T = TypeVar("T")
@@ -625,6 +625,8 @@ class _Helpers:
             "now": self.now, "due_in": self.due_in, "hours": self.hours, "working_days": self.working_days,
             "business_hours": self.business_hours, "calendar_days": self.calendar_days,
             "share_of": share_of, "iso": iso, "parse_iso": parse_iso, "sla_limit": self.sla_limit,
+            "sla_open": self.sla_open, "sla_pause": self.sla_pause, "sla_resume": self.sla_resume,
+            "sla_met": self.sla_met,
         }
 
     def now(self) -> str:
@@ -661,6 +663,22 @@ class _Helpers:
 
     def calendar_days(self, n: int, start: Any = None) -> str:
         return self.due_in(calendar_days=n, start=start)
+
+    def _moment(self, at: Any) -> datetime:
+        return self.context.now().astimezone(UTC) if at is None else _instant(at, "at")
+
+    def sla_open(self, name: str, policy: str, basis: str, amount: float, start: Any = None) -> dict:
+        """A new SLA clock (see engine.sla): deadline and 75% reminder on the limit's own basis."""
+        return sla.open_clock(self._calendar(), name, policy, basis, amount, self._moment(start))
+
+    def sla_pause(self, clocks: dict, at: Any = None) -> dict:
+        return sla.pause(json_data(clocks, "clocks"), self._moment(at))
+
+    def sla_resume(self, clocks: dict, at: Any = None) -> dict:
+        return sla.resume(self._calendar(), json_data(clocks, "clocks"), self._moment(at))
+
+    def sla_met(self, clocks: dict, name: str, at: Any = None) -> dict:
+        return sla.met(json_data(clocks, "clocks"), name, self._moment(at))
 
     def sla_limit(self, name: str) -> dict:
         if self.context.sla_lookup is None:

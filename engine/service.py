@@ -22,10 +22,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions
+from . import audit, clock, definitions, repeats, sla
 from .case_sync import case_data, find_task
-from .complaints import NUMBER_PREFIXES, next_number, validate_complaint
+from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
+from .connectors import CaseScriptEngine, Connectors
 from .db import Database
 from .errors import (
     BadRequest,
@@ -39,8 +40,8 @@ from .errors import (
 )
 from .holidays import CalendarCache
 from .instances import CaseRunner
-from .models import HumanTask, MessageWait, ProcessDefinition, ProcessInstance, Timer
-from .scripting import RestrictedScriptEngine, ScriptContext
+from .models import HumanTask, MessageWait, ProcessDefinition, ProcessInstance, SmsMessage, Timer
+from .scripting import ScriptContext
 from .timers import TimerFirer
 from .viewer import SYSTEM, Viewer
 from .xmlsafe import XmlLimits
@@ -98,11 +99,12 @@ class ComplaintEngine:
         self.timers = TimerFirer(db, self.runner, self._record_fault)
         clock.install_into_spiff()
 
-    def _script_engine(self) -> RestrictedScriptEngine:
+    def _script_engine(self, session: Session, instance: ProcessInstance) -> CaseScriptEngine:
         # Loaded here, outside any script's time limit, so a script never waits on the database.
         calendar = self.calendars.get(self.db)
         context = ScriptContext(now=clock.now, calendar=lambda: calendar)
-        return RestrictedScriptEngine(context, time_limit=self.settings.script_time_limit_seconds)
+        connectors = Connectors(session, instance, self._start_linked)
+        return CaseScriptEngine(connectors, context=context, time_limit=self.settings.script_time_limit_seconds)
 
     # -- definitions -------------------------------------------------------------------
 
@@ -147,39 +149,65 @@ class ComplaintEngine:
 
     def start_complaint(self, data: dict, actor: str) -> dict:
         clean = validate_complaint(data)
-        return self.start("complaint_intake", clean, actor)
+        number = self._guarded(None, lambda: self._start(COMPLAINT_PROCESS, clean, actor, None, find_repeats=True))
+        return self.get_case(number, SYSTEM)
 
     def start(self, process_id: str, data: dict, actor: str, business_key: str | None = None) -> dict:
         number = self._guarded(business_key, lambda: self._start(process_id, data, actor, business_key))
         return self.get_case(number, SYSTEM)
 
     def _start(self, process_id: str, data: dict, actor: str, business_key: str | None,
-               message: tuple[str, dict] | None = None) -> str:
+               message: tuple[str, dict] | None = None, find_repeats: bool = False) -> str:
         with self.db.write() as session:
-            definition = definitions.latest_definition(session, process_id)
-            if definition is None:
-                raise NotFound(f"process {process_id} is not deployed")
-            now = clock.now()
-            number = business_key or next_number(session, NUMBER_PREFIXES.get(process_id, "CF"), now)
-            if session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == number)):
-                raise Conflict(f"case {number} already exists")
-            workflow = self.runner.new_workflow(definition)
-            workflow.task_tree.data.update(data, complaint_number=number)
-            for task in workflow.get_tasks(state=TaskState.READY):
-                task.data.update(data, complaint_number=number)
-            instance = ProcessInstance(
-                definition_id=definition.id, business_key=number, status="running", state_json=b"",
-                summary={}, started_by=actor, created_at=now, updated_at=now, version=1,
-            )
-            session.add(instance)
-            session.flush()
-            audit.record(session, "case_started", actor, instance_id=instance.id, business_key=number,
-                         data={"process_id": process_id, "version": definition.version})
-            self.runner.run_engine(session, instance, workflow, actor)
-            if message is not None:
-                self._deliver(session, instance, workflow, message[0], message[1], actor)
-            self.runner.save(session, instance, workflow, definition, actor)
-            return number
+            if find_repeats:
+                earlier = repeats.earlier_cases(session, data.get("phone"), data.get("category"), clock.now())
+                data = {**data, "repeat_of": [c["number"] for c in earlier], "repeat_count": len(earlier)}
+            return self._start_in_session(session, process_id, data, actor, business_key, message)
+
+    def _start_in_session(self, session: Session, process_id: str, data: dict, actor: str,
+                          business_key: str | None, message: tuple[str, dict] | None = None,
+                          original: ProcessInstance | None = None) -> str:
+        definition = definitions.latest_definition(session, process_id)
+        if definition is None:
+            raise NotFound(f"process {process_id} is not deployed")
+        now = clock.now()
+        number = business_key or next_number(session, NUMBER_PREFIXES.get(process_id, "CF"), now)
+        if session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == number)):
+            raise Conflict(f"case {number} already exists")
+        instance = ProcessInstance(
+            definition_id=definition.id, business_key=number, status="running", state_json=b"", summary={},
+            started_by=actor, created_at=now, updated_at=now, version=1,
+            original_key=original.business_key if original is not None else None,
+        )
+        session.add(instance)
+        session.flush()
+        start_data = {**data, "complaint_number": number}
+        if original is not None:
+            start_data["original_number"] = original.business_key
+        workflow = self.runner.new_workflow(session, instance, definition)
+        workflow.task_tree.data.update(start_data)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(start_data)
+        audit.record(session, "case_started", actor, instance_id=instance.id, business_key=number,
+                     data={"process_id": process_id, "version": definition.version,
+                           "original": instance.original_key})
+        self.runner.run_engine(session, instance, workflow, actor)
+        if message is not None:
+            self._deliver(session, instance, workflow, message[0], message[1], actor)
+        self.runner.save(session, instance, workflow, definition, actor)
+        return number
+
+    def _start_linked(self, session: Session, process_id: str, data: dict, actor: str,
+                      original: ProcessInstance) -> str:
+        """A case started by another case's ``case.start`` connector, in that case's transaction."""
+        return self._start_in_session(session, process_id, data, actor, None, original=original)
+
+    def find_cases(self, phone: str, category: str | None = None) -> list[dict]:
+        """The customer's cases that make a new complaint a repeat: open, or closed within 30 days."""
+        with self.db.read() as session:
+            if category is None:
+                return repeats.cases_of_phone(session, phone)
+            return repeats.earlier_cases(session, phone, category, clock.now())
 
     # -- reading cases -------------------------------------------------------------------
 
@@ -209,19 +237,22 @@ class ComplaintEngine:
                 "timers": [{"bpmn_id": t.bpmn_id, "due_at": t.due_at.isoformat()} for t in session.scalars(
                     select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at))],
                 "timeline": audit.timeline(session, instance.id),
+                "sms": _sms_of(session, instance.id),
+                "links": repeats.links(session, instance),
             }
 
     def _sla(self, data: dict) -> list[dict]:
-        """SLA clocks as the process keeps them in ``sla_clocks`` (filled by the processes' scripts)."""
-        clocks = data.get("sla_clocks") or {}
+        """The case's SLA clocks as the process keeps them in ``sla_clocks`` (see engine.sla)."""
+        clocks = data.get("sla_clocks")
         now = clock.now()
         result = []
         for name, entry in sorted(clocks.items()) if isinstance(clocks, dict) else []:
-            due = entry.get("due_at") if isinstance(entry, dict) else None
-            due_at = datetime.fromisoformat(due) if isinstance(due, str) else None
-            result.append({"name": name, "policy": entry.get("policy"), "due_at": due,
-                           "breached": bool(due_at and due_at < now and not entry.get("met_at")),
-                           "paused": bool(entry.get("paused"))})
+            if not isinstance(entry, dict) or not isinstance(entry.get("due_at"), str):
+                continue
+            result.append({"name": name, "policy": entry.get("policy"), "basis": entry.get("basis"),
+                           "due_at": entry["due_at"], "remind_at": entry.get("remind_at"),
+                           "breached": sla.breached(entry, now), "paused": bool(entry.get("paused")),
+                           "met_at": entry.get("met_at")})
         return result
 
     # -- the inbox -------------------------------------------------------------------------
@@ -517,6 +548,13 @@ def _check_form(schema: dict | None, data: dict) -> None:
             errors.setdefault(path, error.message)
     if errors:
         raise ValidationFailed("the form has invalid fields", fields=errors)
+
+
+def _sms_of(session: Session, instance_id: int) -> list[dict]:
+    messages = session.scalars(select(SmsMessage).where(SmsMessage.instance_id == instance_id).order_by(SmsMessage.id))
+    return [{"phone": m.phone, "template": m.template, "text": m.text, "status": m.status,
+             "created_at": m.created_at.isoformat(), "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+            for m in messages]
 
 
 def _require_user(session: Session, username: str) -> None:

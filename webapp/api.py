@@ -38,7 +38,7 @@ from sqlalchemy import text
 
 from engine import users
 from engine.clock import TestClock
-from engine.complaints import BUSINESS_LINES, REGIONS
+from engine.complaints import BUSINESS_LINES, CATEGORIES, PHONE, REGIONS
 from engine.errors import BadRequest, EngineError, Unauthorized, ValidationFailed
 from engine.service import ComplaintEngine, TaskFilters, UploadedFile
 
@@ -52,6 +52,8 @@ clock_api = Blueprint("clock_api", __name__, url_prefix="/api/v1/admin")
 MESSAGE_SENDER_ROLES = ("appeals", "intake", "supervisor", "admin", "gateway")
 DEFINITION_READER_ROLES = ("owner", "supervisor", "admin")
 COMPLAINT_STARTER_ROLES = ("intake", "supervisor")
+CASE_SEARCH_ROLES = ("intake", "dispatcher", "escalation", "appeals", "supervisor")
+
 
 TASK_SORTS = ("due", "priority", "age")
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -236,6 +238,18 @@ def who_am_i() -> dict:
 
 
 # --- complaints -----------------------------------------------------------------------------
+
+
+@api.get("/complaints")
+@require_roles(*CASE_SEARCH_ROLES)
+def find_complaints() -> dict:
+    phone = request.args.get("phone", "").strip()
+    if not PHONE.match(phone):
+        raise BadRequest("phone is required and must be a phone number", fields={"phone": phone[:40]})
+    category = request.args.get("category") or None
+    if category is not None and category not in CATEGORIES:
+        raise BadRequest(f"unknown category {category!r}", fields={"category": category[:40]})
+    return {"items": _engine().find_cases(phone, category)}
 
 
 @api.post("/complaints")

@@ -101,6 +101,24 @@ NUMBER = path_param("number", "Complaint number, such as TS20260302000001.", "TS
 TASK_ID = path_param("task_id", "Task id (a UUID).", "6f1c2a9e-2f7b-4c1e-9a53-3f0d8f5b1c2d")
 
 SCHEMAS: dict[str, dict] = {
+    "CaseList": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "number": {"type": "string"}, "process_id": {"type": "string"},
+                        "status": {"type": "string"}, "category": {"type": ["string", "null"]},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "ended_at": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                },
+            }
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -645,6 +663,19 @@ PATHS: dict[str, dict] = {
         )
     },
     "/api/v1/complaints": {
+        "get": operation(
+            "A customer's cases: by phone, or the repeats of a new complaint (phone and category)",
+            {"200": ok("The cases, oldest first.", ref("CaseList")), "400": error("BadRequest")},
+            roles=("intake", "dispatcher", "escalation", "appeals", "supervisor"),
+            tag="complaints",
+            operation_id="findComplaints",
+            description="With `category`: the open cases and those closed in the last 30 days with the same "
+            "phone and category, which make a new complaint a repeat (重复投诉). Without: every case of the phone.",
+            parameters=[
+                {**query_param("phone", {"type": "string"}, "The customer's phone number."), "required": True},
+                query_param("category", {"type": "string"}, "A category code, such as mobile_data."),
+            ],
+        ),
         "post": operation(
             "Start a complaint",
             {
