@@ -46,8 +46,9 @@ def test_start_creates_numbered_case_with_dispatch_task(engine, clock):  # noqa:
     # Ordinary customer: 48 natural hours from receipt.
     assert task["due_at"] == "2026-03-04T01:00:00+00:00"
     assert task["tier"] == "standard" and task["category"] == "mobile_data" and task["city"] == "北京"
-    assert case["sla"] == [{"name": "closure", "policy": "closure_48h", "due_at": "2026-03-04T01:00:00+00:00",
-                            "breached": False, "paused": False}]
+    assert case["sla"] == [{"name": "closure", "policy": "closure_48h", "basis": None,
+                            "due_at": "2026-03-04T01:00:00+00:00", "remind_at": None, "breached": False,
+                            "paused": False, "met_at": None}]
     types = [e["type"] for e in case["timeline"]]
     assert types[:1] == ["case_started"] and "task_ready" in types
 
