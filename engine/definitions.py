@@ -137,13 +137,21 @@ def _lane_roles(root: etree._Element) -> tuple[dict[str, str], list[tuple[str, s
     return roles, bad
 
 
-def _user_task_specs(spec, subprocess_specs: dict) -> Iterable:  # noqa: ANN001
-    for s in [spec, *subprocess_specs.values()]:
-        if s is None:
+def _user_task_specs(spec, subprocess_specs: dict) -> Iterable[tuple[object, str]]:  # noqa: ANN001
+    """Each user and manual task with the file of the process that holds it."""
+    for process in [spec, *subprocess_specs.values()]:
+        if process is None:
             continue
-        for task_spec in s.task_specs.values():
+        for task_spec in process.task_specs.values():
             if isinstance(task_spec, UserTask | ManualTask):
-                yield task_spec
+                yield task_spec, process.file
+
+
+def _file_of(element: str | None, spec, subprocess_specs: dict, default: str) -> str:  # noqa: ANN001
+    for process in [spec, *subprocess_specs.values()]:
+        if process is not None and any(t.bpmn_id == element for t in process.task_specs.values()):
+            return process.file
+    return default
 
 
 def _start_messages(spec) -> list[str]:  # noqa: ANN001
@@ -158,21 +166,24 @@ def _start_messages(spec) -> list[str]:  # noqa: ANN001
 
 @dataclass
 class ModelIndex:
-    """Where each element id lives, and each flow node's lane role, across all files of a deployment."""
+    """Where each element lives, and each flow node's lane role, per file of a deployment.
 
-    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
-    roles: dict[str, str] = field(default_factory=dict)
+    Keys are (file, element id): two files may use the same id, and a called process's tasks
+    take their roles from the lanes of the file that defines that process.
+    """
+
+    locations: dict[tuple[str, str], int] = field(default_factory=dict)
+    roles: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, filename: str, root: etree._Element) -> list[tuple[str, str]]:
         for element_id, line in _lines_by_id(root).items():
-            self.locations.setdefault(element_id, (filename, line))
+            self.locations[(filename, element_id)] = line
         roles, bad = _lane_roles(root)
-        self.roles.update(roles)
+        self.roles.update({(filename, element_id): role for element_id, role in roles.items()})
         return bad
 
-    def problem(self, element_id: str | None, message: str, default_file: str | None = None) -> dict:
-        filename, line = self.locations.get(element_id or "", (default_file, None))
-        return problem(filename, element_id, line, message)
+    def problem(self, filename: str | None, element_id: str | None, message: str) -> dict:
+        return problem(filename, element_id, self.locations.get((filename or "", element_id or "")), message)
 
 
 class ModelBuilder:
@@ -215,7 +226,7 @@ class ModelBuilder:
         for model in bpmn_files:
             for lane_id, role in index.add(model.filename, trees[model.filename]):
                 result.problems.append(index.problem(
-                    lane_id, f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
+                    model.filename, lane_id, f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
         for model in bpmn_files:
             self._build_file(parser, model, trees[model.filename], dmn_files, bpmn_files, forms, index, result)
         result.problems = _unique(result.problems)
@@ -261,10 +272,12 @@ class ModelBuilder:
                 result.problems.append(self._from_validation(exc, model.filename, root))
                 continue
             except SpiffWorkflowException as exc:
-                result.problems.append(index.problem(process_id, str(exc), model.filename))
+                result.problems.append(index.problem(model.filename, process_id, str(exc)))
                 continue
             for found in validate_workflow_spec(spec, subprocess_specs):
-                result.problems.append(index.problem(found.get("element_id"), found["message"], model.filename))
+                element = found.get("element_id")
+                result.problems.append(index.problem(_file_of(element, spec, subprocess_specs, model.filename),
+                                                     element, found["message"]))
             task_meta, used_forms = self._task_meta(spec, subprocess_specs, forms, index, result)
             # The version changes when anything it runs changes: its file, called processes' files, DMN, forms.
             called_files = {getattr(s, "file", None) for s in subprocess_specs.values() if s is not None}
@@ -279,7 +292,7 @@ class ModelBuilder:
             try:
                 spec_json = spec_to_json(spec, subprocess_specs)
             except Exception as exc:  # a spec SpiffWorkflow cannot serialize cannot run either
-                result.problems.append(index.problem(process_id, f"cannot serialize process: {exc}", model.filename))
+                result.problems.append(index.problem(model.filename, process_id, f"cannot serialize process: {exc}"))
                 continue
             result.processes.append(BuiltProcess(
                 process_id=process_id,
@@ -294,21 +307,21 @@ class ModelBuilder:
     def _task_meta(self, spec, subprocess_specs, forms, index: ModelIndex, result: BuildResult):  # noqa: ANN001, ANN202
         meta: dict[str, dict] = {}
         used_forms: set[str] = set()
-        for task_spec in _user_task_specs(spec, subprocess_specs):
+        for task_spec, filename in _user_task_specs(spec, subprocess_specs):
             element = task_spec.bpmn_id
             properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
-            role = index.roles.get(element) or properties.get("role")
+            role = index.roles.get((filename, element)) or properties.get("role")
             role_expression = properties.get("roleExpression")
             if role is None and not role_expression:
                 result.problems.append(index.problem(
-                    element, f"task {task_spec.bpmn_name or element!r} is in no lane with a role"))
+                    filename, element, f"task {task_spec.bpmn_name or element!r} is in no lane with a role"))
             if role_expression:
-                result.problems.extend(index.problem(element, f"roleExpression: {message}")
+                result.problems.extend(index.problem(filename, element, f"roleExpression: {message}")
                                        for message in check_source(role_expression, "eval"))
             form = properties.get(FORM_PROPERTY)
             if form is not None:
                 if form not in forms:
-                    result.problems.append(index.problem(element, f"form file {form!r} is missing"))
+                    result.problems.append(index.problem(filename, element, f"form file {form!r} is missing"))
                 else:
                     used_forms.add(form)
             meta[element] = {

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -191,6 +192,8 @@ class ComplaintEngine:
         audit.record(session, "case_started", actor, instance_id=instance.id, business_key=number,
                      data={"process_id": process_id, "version": definition.version,
                            "original": instance.original_key})
+        if message is not None:
+            _keep_only_message_start(workflow, message[0])
         self.runner.run_engine(session, instance, workflow, actor)
         if message is not None:
             self._deliver(session, instance, workflow, message[0], message[1], actor)
@@ -533,6 +536,24 @@ class ComplaintEngine:
                              data={"message": message})
         except Exception:  # noqa: BLE001 - never hide the original fault
             log.exception("case %s: could not record the fault", number)
+
+
+def _keep_only_message_start(workflow, name: str) -> None:  # noqa: ANN001
+    """A case started by message ``name`` starts there, not at a plain start event beside it.
+
+    With several start events SpiffWorkflow runs Start and a StartEventSplit first; the start
+    events that do not catch this message are then cancelled before anything else runs.
+    """
+    for spec_name in ("Start", "StartEventSplit"):
+        task = workflow.get_next_task(state=TaskState.READY, spec_name=spec_name)
+        if task is not None:
+            task.run()
+    for task in workflow.get_tasks():
+        event = getattr(task.task_spec, "event_definition", None)
+        is_start = isinstance(task.task_spec, StartEvent)
+        if is_start and not task.has_state(TaskState.FINISHED_MASK) and not (
+                isinstance(event, MessageEventDefinition) and event.name == name):
+            task.cancel()
 
 
 def _check_form(schema: dict | None, data: dict) -> None:

@@ -162,3 +162,28 @@ def test_reserved_element_ids_are_a_problem(bare_engine):  # noqa: ANN001
     with pytest.raises(ModelInvalid) as err:
         bare_engine.deploy([UploadedFile("complaint_intake.bpmn", clash)], "owner")
     assert any(p["element_id"] == "Start" and "reserved" in p["message"] for p in err.value.problems)
+
+
+OTHER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:cf="http://complaintflow.org/schema/bpmn"
+    id="D_other" targetNamespace="t">
+  <bpmn:process id="other_process" isExecutable="true">
+    <bpmn:laneSet id="LS_other"><bpmn:lane id="Lane_other" cf:role="appeals">
+      <bpmn:flowNodeRef>Task_dispatch</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_other"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:manualTask id="Task_dispatch" name="Same id"><bpmn:incoming>F1</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing></bpmn:manualTask>
+    <bpmn:endEvent id="EndEvent_other"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_other" targetRef="Task_dispatch" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Task_dispatch" targetRef="EndEvent_other" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_lane_roles_are_read_per_file(bare_engine):  # noqa: ANN001
+    bare_engine.deploy_directory("owner")  # the forms
+    bare_engine.deploy([UploadedFile("complaint_intake.bpmn", INTAKE), UploadedFile("other.bpmn", OTHER)], "owner")
+    other = bare_engine.start("other_process", {}, "x")
+    intake = bare_engine.start_complaint(_complaint(), "intake")
+    assert [(t["bpmn_id"], t["role"]) for t in other["tasks"]] == [("Task_dispatch", "appeals")]
+    assert [(t["bpmn_id"], t["role"]) for t in intake["tasks"]] == [("Task_dispatch", "dispatcher")]
