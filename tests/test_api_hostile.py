@@ -8,7 +8,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from engine import holidays
 from engine.models import Deployment, ProcessDefinition
+from tests.conftest import BASIC_DIR
 from tests.test_api_contract import COMPLAINT, Headers, first_task, form_data, upload
 from tests.test_definitions import LAUGHS, XXE
 from webapp import state
@@ -33,7 +35,11 @@ def test_xxe_and_billion_laughs_are_4xx_and_store_nothing(app: Flask, client: Fl
     assert stored(app) == (0, 0)
 
 
-def test_two_concurrent_completions_one_200_one_409(app: Flask, headers_for: Headers, deployed: dict) -> None:
+def test_two_concurrent_completions_one_200_one_409(make_app, headers_for: Headers) -> None:  # noqa: ANN001
+    app = make_app(processes_dir=BASIC_DIR / "processes", forms_dir=BASIC_DIR / "forms")
+    with state(app).db.write() as session:
+        holidays.seed_from_chinesecalendar(session, [2026])
+    state(app).engine.deploy_directory("owner")
     first = app.test_client()
     created = first.post("/api/v1/complaints", json=COMPLAINT, headers=headers_for("intake")).get_json()
     task = first_task(first, headers_for, created["number"])
