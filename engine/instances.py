@@ -78,6 +78,13 @@ class CaseRunner:
 
         workflow.refresh_timers()
         workflow.do_engine_steps(did_complete_task=completed)
+        # Events no element of this case caught (e.g. a terminate end, an unanswered signal): record and drop
+        # them, so they do not pile up in the saved state.
+        for event in workflow.get_events():
+            definition = event.event_definition
+            audit.record(session, "event_thrown", "engine", instance_id=instance.id,
+                         business_key=instance.business_key,
+                         data={"event": type(definition).__name__, "name": getattr(definition, "name", None)})
 
     def save(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
              definition: ProcessDefinition, actor: str) -> None:

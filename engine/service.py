@@ -405,11 +405,9 @@ class ComplaintEngine:
                 spiff_task = find_task(workflow, task_id)
                 if spiff_task is None or spiff_task.state != TaskState.READY:
                     raise Conflict(f"task {task_id} is no longer open")
-                spec = spiff_task.task_spec
-                if hasattr(spec, "add_data_from_form"):
-                    spec.add_data_from_form(spiff_task, data)
-                else:
-                    spiff_task.set_data(**data)
+                # A form's fields replace what the case held (SpiffWorkflow would deep-merge lists).
+                variable = getattr(spiff_task.task_spec, "variable", None)
+                spiff_task.set_data(**({variable: data} if variable else data))
                 spiff_task.run()
                 audit.record(session, "task_completed", viewer.username, instance_id=instance.id,
                              business_key=instance.business_key, task_id=task_id, bpmn_id=task.bpmn_id,

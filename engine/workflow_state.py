@@ -17,6 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 STATE_FORMAT = "complaintflow-state-1"
@@ -48,6 +49,8 @@ def _make_registry():  # noqa: ANN202
 _spec_serializer = BpmnWorkflowSerializer(_make_registry())
 _state_registry = _make_registry()
 _state_converter = _StateOnlyWorkflowConverter(BpmnWorkflow, _state_registry)
+# SpiffWorkflow's encoder converts what its registry knows (events and the like) inside task data.
+_state_encoder = create_encoder(_state_registry)
 
 
 def spec_to_json(spec, subprocess_specs: dict) -> str:  # noqa: ANN001
@@ -75,7 +78,8 @@ def state_to_bytes(workflow: BpmnWorkflow) -> bytes:
     finally:
         _state_registry._encoder_mode = False
     dct["format"] = STATE_FORMAT
-    return gzip.compress(json.dumps(dct, separators=(",", ":")).encode("utf-8"), compresslevel=1)
+    text = json.dumps(dct, separators=(",", ":"), cls=_state_encoder)
+    return gzip.compress(text.encode("utf-8"), compresslevel=1)
 
 
 def state_from_bytes(data: bytes, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:  # noqa: ANN001

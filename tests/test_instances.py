@@ -350,3 +350,12 @@ def test_a_lost_update_is_caught_by_the_version_check(engine, monkeypatch):  # n
         engine.complete(task["id"], DISPATCHER, {"department": "network", "dispatch_note": "x"})
     monkeypatch.undo()
     assert only_task(engine, DISPATCHER)["id"] == task["id"]
+
+
+def test_form_data_replaces_lists_and_a_terminate_end_ends_the_case(engine):  # noqa: ANN001
+    deploy_test_model(engine, "terminate_flow.bpmn")
+    case = engine.start("terminate_flow", {"departments": ["billing", "network"]}, "x")
+    pick = [t for t in case["tasks"] if t["bpmn_id"] == "Pick"][0]
+    done = engine.complete(pick["id"], SUPERVISOR, {"departments": ["channel"]})["case"]
+    assert done["data"]["departments"] == ["channel"]
+    assert done["status"] == "completed" and done["tasks"] == []
