@@ -14,6 +14,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -80,11 +81,26 @@ def open_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
     return [t for t in all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual]
 
 
+def event_definitions(task: Task) -> list:
+    """What a waiting task listens for; an event-based gateway or multiple event listens for several."""
+    event = getattr(task.task_spec, "event_definition", None)
+    if isinstance(event, MultipleEventDefinition):
+        return list(event.event_definitions)
+    return [event] if event is not None else []
+
+
+def waiting_message(task: Task, name: str) -> MessageEventDefinition | None:
+    for event in event_definitions(task):
+        if isinstance(event, MessageEventDefinition) and event.name == name:
+            return event
+    return None
+
+
 def timer_due(task: Task) -> datetime | None:
     value = task._get_internal_data("event_value")
     if value is None:
         return None
-    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+    if any(isinstance(e, CycleTimerEventDefinition) for e in event_definitions(task)):
         if not isinstance(value, dict) or value.get("cycles") == 0:
             return None
         value = value["next"]
@@ -94,8 +110,8 @@ def timer_due(task: Task) -> datetime | None:
 def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Task, datetime]]:
     found = {}
     for task in workflow.event_manager.tasks.values():
-        event = getattr(task.task_spec, "event_definition", None)
-        if isinstance(event, TimerEventDefinition) and task.state == TaskState.WAITING:
+        has_timer = any(isinstance(e, TimerEventDefinition) for e in event_definitions(task))
+        if has_timer and task.state == TaskState.WAITING:
             due = timer_due(task)
             if due is not None:
                 found[str(task.id)] = (task, due.astimezone(UTC))
@@ -105,9 +121,8 @@ def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Task, datetime]]:
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
     names = set()
     for task in workflow.event_manager.tasks.values():
-        event = getattr(task.task_spec, "event_definition", None)
-        if isinstance(event, MessageEventDefinition) and task.state == TaskState.WAITING:
-            names.add(event.name)
+        if task.state == TaskState.WAITING:
+            names.update(e.name for e in event_definitions(task) if isinstance(e, MessageEventDefinition))
     return names
 
 
@@ -118,8 +133,7 @@ def boundary_deadline(task: Task) -> datetime | None:
         return None
     dues = []
     for sibling in parent.children:
-        event = getattr(sibling.task_spec, "event_definition", None)
-        if sibling is not task and isinstance(event, TimerEventDefinition):
+        if sibling is not task and any(isinstance(e, TimerEventDefinition) for e in event_definitions(sibling)):
             due = timer_due(sibling)
             if due is not None:
                 dues.append(due.astimezone(UTC))

@@ -226,7 +226,8 @@ class ModelBuilder:
         for model in bpmn_files:
             for lane_id, role in index.add(model.filename, trees[model.filename]):
                 result.problems.append(index.problem(
-                    model.filename, lane_id, f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
+                    model.filename, lane_id,
+                    f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
         for model in bpmn_files:
             self._build_file(parser, model, trees[model.filename], dmn_files, bpmn_files, forms, index, result)
         result.problems = _unique(result.problems)

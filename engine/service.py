@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions, repeats, sla
-from .case_sync import case_data, find_task
+from .case_sync import case_data, find_task, waiting_message
 from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
 from .connectors import CaseScriptEngine, Connectors
@@ -456,14 +456,14 @@ class ComplaintEngine:
 
     def _deliver(self, session: Session, instance: ProcessInstance, workflow, name: str, payload: dict,
                  actor: str) -> None:  # noqa: ANN001
-        waiting = [t for t in workflow.event_manager.tasks.values()
-                   if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-                   and t.task_spec.event_definition.name == name]
+        waiting = [(t, waiting_message(t, name)) for t in workflow.event_manager.tasks.values()]
+        waiting = [(t, event) for t, event in waiting if event is not None]
         if not waiting:
             raise NotFound(f"case {instance.business_key} is not waiting for message {name!r}")
-        workflow.send_event(BpmnEvent(waiting[0].task_spec.event_definition, payload))
+        task, event = waiting[0]
+        workflow.send_event(BpmnEvent(event, payload))
         audit.record(session, "message_received", actor, instance_id=instance.id,
-                     business_key=instance.business_key, bpmn_id=waiting[0].task_spec.bpmn_id,
+                     business_key=instance.business_key, bpmn_id=task.task_spec.bpmn_id,
                      data={"name": name, "payload": payload})
         self.runner.run_engine(session, instance, workflow, actor)
 

@@ -359,3 +359,21 @@ def test_form_data_replaces_lists_and_a_terminate_end_ends_the_case(engine):  # 
     done = engine.complete(pick["id"], SUPERVISOR, {"departments": ["channel"]})["case"]
     assert done["data"]["departments"] == ["channel"]
     assert done["status"] == "completed" and done["tasks"] == []
+
+
+@pytest.mark.parametrize("outcome", ["message", "timer"])
+def test_event_based_gateway_waits_for_message_or_timer(engine, clock, outcome):  # noqa: ANN001
+    deploy_test_model(engine, "event_gateway.bpmn")
+    number = engine.start("event_gateway", {}, "x")["number"]
+    case = engine.get_case(number, SUPERVISOR)
+    assert [t["bpmn_id"] for t in case["timers"]] == ["Wait"]  # the gateway waits for both
+    assert case["timers"][0]["due_at"] == "2026-03-04T01:00:00+00:00"
+    if outcome == "message":
+        engine.send_message("customer_info_received", number, {"docs": 1}, "x")
+    else:
+        clock.advance(48 * 3600 + 1)
+        assert engine.fire_due_timers() == 1
+    case = engine.get_case(number, SUPERVISOR)
+    assert case["status"] == "completed" and case["timers"] == []
+    ended = [e["bpmn_id"] for e in case["timeline"] if e["type"] == "task_completed"]
+    assert ("EndInfo" in ended) == (outcome == "message") and ("EndTimeout" in ended) == (outcome == "timer")
