@@ -220,10 +220,11 @@ def render(results: dict, cases: int, clients: int) -> str:
     return "\n".join(lines)
 
 
-def record(table: str) -> None:
+def record(table: str, section: str = "throughput") -> None:
+    """Replace the table between the section's markers in docs/PERFORMANCE.md."""
     path = ROOT / "docs" / "PERFORMANCE.md"
     text = path.read_text()
-    begin, end = "<!-- throughput:begin -->", "<!-- throughput:end -->"
+    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
     path.write_text(f"{head}{begin}\n{table}\n{end}{tail}")
