@@ -26,7 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock
-from .models import HumanTask, MessageWait, ProcessInstance, Timer
+from .models import CaseClock, HumanTask, MessageWait, ProcessInstance, Timer
 from .users import is_valid_role
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,40 @@ class CaseSync:
         for name in sorted(waiting_messages(workflow)):
             self.session.add(MessageWait(instance_id=self.instance.id, name=name,
                                          correlation=self.instance.business_key))
+
+
+def sync_clocks(session: Session, instance_id: int, data: dict) -> None:
+    """Mirror ``sla_clocks`` of the case data into ``case_clocks`` (also for finished cases: reports read them)."""
+    clocks = data.get("sla_clocks")
+    wanted = {}
+    for name, entry in (clocks.items() if isinstance(clocks, dict) else []):
+        due = _when(entry.get("due_at")) if isinstance(entry, dict) else None
+        if due is None or not isinstance(name, str):
+            continue
+        wanted[name[:32]] = {
+            "policy": str(entry.get("policy") or name)[:64], "basis": _short(entry.get("basis")),
+            "started_at": _when(entry.get("started_at")), "due_at": due, "remind_at": _when(entry.get("remind_at")),
+            "met_at": _when(entry.get("met_at")), "paused": bool(entry.get("paused")),
+        }
+    rows = {r.name: r for r in session.scalars(select(CaseClock).where(CaseClock.instance_id == instance_id))}
+    for name, row in rows.items():
+        if name not in wanted:
+            session.delete(row)
+    for name, values in wanted.items():
+        row = rows.get(name) or CaseClock(instance_id=instance_id, name=name)
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.add(row)
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
 
 
 def clear_indexes(session: Session, instance_id: int) -> None:

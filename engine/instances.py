@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock
-from .case_sync import CaseSync, case_data, clear_indexes, tier_of
+from .case_sync import CaseSync, case_data, clear_indexes, sync_clocks, tier_of
 from .errors import Conflict, NotFound
 from .models import ProcessDefinition, ProcessInstance
 from .workflow_state import SpecCache, state_from_bytes, state_to_bytes
@@ -101,6 +101,7 @@ class CaseRunner:
             audit.record(session, "case_completed", actor, instance_id=instance.id,
                          business_key=instance.business_key)
         session.flush()
+        sync_clocks(session, instance.id, data)
         if instance.status in ("completed", "cancelled"):
             clear_indexes(session, instance.id)
         else:

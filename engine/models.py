@@ -290,3 +290,23 @@ class SmsMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     provider_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CaseClock(Base):
+    """Each SLA clock of each case, copied out of the case data on every save for the desk and reports."""
+
+    __tablename__ = "case_clocks"
+    __table_args__ = (
+        Index("ix_case_clocks_open_due", "met_at", "due_at"),
+        Index("ix_case_clocks_policy_due", "policy", "due_at"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(64))
+    basis: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)

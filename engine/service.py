@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions, repeats, sla
+from . import audit, clock, definitions, desk, repeats, sla
 from .case_sync import case_data, find_task, waiting_message
 from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
@@ -72,6 +72,8 @@ class TaskFilters:
     page: int = 1
     page_size: int = 50
 
+
+DESK_ROLES = ("escalation", "supervisor")
 
 SORTS = {
     "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.created_at),
@@ -495,6 +497,27 @@ class ComplaintEngine:
                          viewer.username, instance_id=instance.id, business_key=number, data={"reason": reason})
             self.runner.save(session, instance, workflow, definition, viewer.username)
         return self.get_case(number, viewer)
+
+    # -- escalation desk ----------------------------------------------------------------------
+
+    def desk(self, viewer: Viewer) -> dict:
+        """Overdue and at-risk cases with counts by department, city and category, and breach rates."""
+        self._require_desk(viewer)
+        now = clock.now()
+        with self.db.read() as session:
+            cases = desk.cases_needing_attention(session, now)
+            rates = {period: desk.breach_rates(session, now, period) for period in desk.PERIODS}
+        return {"now": now.isoformat(), "cases": cases,
+                "groups": {by: desk.group_counts(cases, by) for by in desk.GROUPS}, "breach_rates": rates}
+
+    def desk_csv(self, viewer: Viewer) -> str:
+        self._require_desk(viewer)
+        with self.db.read() as session:
+            return desk.cases_csv(desk.cases_needing_attention(session, clock.now()))
+
+    def _require_desk(self, viewer: Viewer) -> None:
+        if not viewer.has_role(*DESK_ROLES):
+            raise Forbidden("the escalation desk is for the escalation desk and supervisors")
 
     # -- timers -------------------------------------------------------------------------------
 

@@ -11,13 +11,25 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 
 
+# Each test module that imports the fixture gets its own fixture definition; Playwright's sync API
+# runs only one instance per thread, so the first one launched is shared by all of them.
+_launched: list = []
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
+    if _launched:
+        yield _launched[0]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        _launched.append(launched)
+        try:
+            yield launched
+        finally:
+            _launched.clear()
+            launched.close()

@@ -62,6 +62,11 @@ def create_app(settings: Settings | None = None, engine: ComplaintEngine | None 
     app.register_blueprint(api)
     if test_clock is not None:
         app.register_blueprint(clock_api)
+
+    from .ui import init_ui
+
+    # The web UI (session sign-in, CSRF on every form); the bearer-token API is exempt from CSRF.
+    init_ui(app, exempt=(api, clock_api))
     return app
 
 

@@ -376,6 +376,23 @@ def task_filters(args: Mapping[str, str]) -> TaskFilters:
     return TaskFilters(**values)  # type: ignore[arg-type]
 
 
+# --- escalation desk -------------------------------------------------------------------------
+
+
+@api.get("/desk")
+@require_roles("escalation", "supervisor")
+def escalation_desk() -> dict:
+    return _engine().desk(current_viewer())
+
+
+@api.get("/desk/cases.csv")
+@require_roles("escalation", "supervisor")
+def escalation_desk_csv() -> Response:
+    body = "\ufeff" + _engine().desk_csv(current_viewer())  # BOM: Excel opens UTF-8 Chinese correctly
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=escalation-desk.csv"})
+
+
 @api.get("/tasks")
 @require_roles()
 def list_tasks() -> dict:

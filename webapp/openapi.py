@@ -101,6 +101,24 @@ NUMBER = path_param("number", "Complaint number, such as TS20260302000001.", "TS
 TASK_ID = path_param("task_id", "Task id (a UUID).", "6f1c2a9e-2f7b-4c1e-9a53-3f0d8f5b1c2d")
 
 SCHEMAS: dict[str, dict] = {
+    "Desk": {
+        "type": "object",
+        "required": ["cases", "groups", "breach_rates"],
+        "properties": {
+            "now": {"type": "string", "format": "date-time"},
+            "cases": {"type": "array", "items": {"type": "object", "properties": {
+                "number": {"type": "string"}, "status": {"enum": ["overdue", "at_risk"]},
+                "process_id": {"type": "string"}, "category": {"type": ["string", "null"]},
+                "city": {"type": ["string", "null"]}, "departments": {"type": "array", "items": {"type": "string"}},
+                "clocks": {"type": "array", "items": {"type": "object"}}}}},
+            "groups": {"type": "object", "additionalProperties": {"type": "array", "items": {
+                "type": "object", "properties": {"key": {"type": "string"}, "overdue": {"type": "integer"},
+                                                 "at_risk": {"type": "integer"}}}}},
+            "breach_rates": {"type": "object", "additionalProperties": {"type": "array", "items": {
+                "type": "object", "properties": {"policy": {"type": "string"}, "total": {"type": "integer"},
+                                                 "breached": {"type": "integer"}, "rate": {"type": "number"}}}}},
+        },
+    },
     "CaseList": {
         "type": "object",
         "required": ["items"],
@@ -712,6 +730,24 @@ PATHS: dict[str, dict] = {
     "/api/v1/complaints/{number}/cancel": {
         "post": _case_action(
             "Cancel a case, with a reason", "cancelComplaint", json_body(ref("CancelRequest"))
+        )
+    },
+    "/api/v1/desk": {
+        "get": operation(
+            "Escalation desk: overdue and at-risk cases, counts by department, city and category, breach rates",
+            {"200": ok("The desk.", ref("Desk"))},
+            roles=("escalation", "supervisor"),
+            tag="desk",
+            operation_id="escalationDesk",
+        )
+    },
+    "/api/v1/desk/cases.csv": {
+        "get": operation(
+            "The desk's cases as CSV (UTF-8 with BOM), one row per late clock",
+            {"200": {"description": "CSV.", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+            roles=("escalation", "supervisor"),
+            tag="desk",
+            operation_id="escalationDeskCsv",
         )
     },
     "/api/v1/tasks": {

@@ -9,5 +9,8 @@ cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js bpmn-js/
 cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css bpmn-js/
 cp -r node_modules/bpmn-js/dist/assets/bpmn-font bpmn-js/
 cp node_modules/bpmn-js/LICENSE bpmn-js/LICENSE
+rm -rf htmx && mkdir -p htmx
+cp node_modules/htmx.org/dist/htmx.min.js htmx/
+cp node_modules/htmx.org/LICENSE htmx/LICENSE
 rm -rf node_modules
-echo "vendored: $(ls bpmn-js)"
+echo "vendored: $(ls bpmn-js) $(ls htmx)"

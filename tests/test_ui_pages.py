@@ -1,0 +1,631 @@
+"""The web UI through Flask's test client: every page and form POST, permissions, CSRF, validation, i18n.
+
+Runs on the small stable test process (tests/models/basic: 审核派发 by the dispatcher, then
+核查处理 by dept:network), so it does not move when processes/ grows.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine import comments, holidays, saved_filters, users
+from engine.service import TaskFilters
+from engine.viewer import SYSTEM
+from tests.conftest import BASIC_DIR
+from tests.ui_support import COMPLAINT, DISPATCHER, SUPERVISOR
+from webapp import state
+
+pytest_plugins = ["tests.web_fixtures"]
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def ui_app(make_app: Callable[..., Flask]) -> Flask:
+    app = make_app(processes_dir=BASIC_DIR / "processes", forms_dir=BASIC_DIR / "forms")
+    db = state(app).db
+    with db.write() as session:
+        holidays.seed_from_chinesecalendar(session, [2025, 2026])
+    users.seed_demo_users(db)
+    state(app).engine.deploy_directory("owner")
+    return app
+
+
+class Session:
+    """A test client signed in as one user, with the CSRF token of its session."""
+
+    def __init__(self, app: Flask, username: str | None = None) -> None:
+        self.app = app
+        self.client: FlaskClient = app.test_client()
+        self.token = ""
+        if username:
+            self.login(username)
+
+    def refresh_token(self, path: str = "/login") -> str:
+        page = self.client.get(path)
+        found = TOKEN.search(page.get_data(as_text=True))
+        assert found, page.get_data(as_text=True)[:500]
+        self.token = found.group(1)
+        return self.token
+
+    def login(self, username: str, password: str = "demo"):  # noqa: ANN201
+        page = self.client.get("/login")
+        token = TOKEN.search(page.get_data(as_text=True)).group(1)
+        response = self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        if response.status_code == 302:
+            self.refresh_token("/inbox")
+        return response
+
+    def get(self, path: str, **kwargs):  # noqa: ANN003, ANN201
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, csrf: bool = True, **kwargs):  # noqa: ANN003, ANN201
+        body = dict(data or {})
+        if csrf:
+            body["csrf_token"] = self.token
+        return self.client.post(path, data=body, **kwargs)
+
+
+def start(app: Flask, **fields) -> str:  # noqa: ANN003
+    return state(app).engine.start_complaint({**COMPLAINT, **fields}, "intake")["number"]
+
+
+def open_tasks(app: Flask, number: str) -> list[dict]:
+    return state(app).engine.get_case(number, SYSTEM)["tasks"]
+
+
+def dispatch(app: Flask, number: str) -> dict:
+    """Dispatch the case to network; returns the network's task."""
+    task = open_tasks(app, number)[0]
+    state(app).engine.complete(task["id"], DISPATCHER, {"department": "network", "dispatch_note": "请核查"})
+    return open_tasks(app, number)[0]
+
+
+def text(response) -> str:  # noqa: ANN001
+    return response.get_data(as_text=True)
+
+
+def field_html(response, name: str) -> str:  # noqa: ANN001
+    """The HTML of one form field (label, widget, error) on a task page."""
+    body = text(response)
+    start = body.index(f'data-field="{name}"')
+    ends = [i for i in (body.find('<div class="field', start), body.find('<div class="form-actions"', start)) if i > 0]
+    return body[start:min(ends)]
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+
+def test_pages_need_a_signed_in_user(ui_app: Flask) -> None:
+    client = ui_app.test_client()
+    for path in ("/inbox", "/inbox/rows", "/complaints/new", "/cases/TS20260302000001", "/tasks/x"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login?next="), path
+    assert client.get("/").headers["Location"] == "/inbox"
+    htmx = client.get("/inbox/rows", headers={"HX-Request": "true"})
+    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"] == "/login"
+
+
+def test_login_sets_a_hardened_session_cookie_and_goes_where_the_user_wanted(ui_app: Flask) -> None:
+    client = ui_app.test_client()
+    token = TOKEN.search(text(client.get("/login?next=/complaints/new"))).group(1)
+    response = client.post("/login", data={"username": "intake", "password": "demo", "csrf_token": token,
+                                           "next": "/complaints/new"})
+    assert response.status_code == 302 and response.headers["Location"] == "/complaints/new"
+    cookie = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("complaintflow_session=")][0]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert client.get("/complaints/new").status_code == 200
+
+
+def test_the_cookie_is_secure_when_configured(make_app: Callable[..., Flask], monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("COMPLAINTFLOW_SECURE_COOKIES", "1")
+    app = make_app()
+    users.seed_demo_users(state(app).db, only=["intake"])
+    client = app.test_client()
+    token = TOKEN.search(text(client.get("/login", base_url="https://localhost"))).group(1)
+    response = client.post("/login", data={"username": "intake", "password": "demo", "csrf_token": token},
+                           base_url="https://localhost", headers={"Referer": "https://localhost/login"})
+    cookie = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("complaintflow_session=")][0]
+    assert "Secure" in cookie
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example", "/\\evil", "inbox", ""])
+def test_login_never_redirects_off_site(ui_app: Flask, target: str) -> None:
+    client = ui_app.test_client()
+    token = TOKEN.search(text(client.get("/login"))).group(1)
+    response = client.post("/login", data={"username": "intake", "password": "demo", "csrf_token": token,
+                                           "next": target})
+    assert response.headers["Location"] == "/inbox"
+
+
+def test_wrong_password_is_refused_calmly(ui_app: Flask) -> None:
+    session = Session(ui_app)
+    response = session.login("intake", "wrong")
+    assert response.status_code == 401
+    assert "用户名或密码错误" in text(response)
+    assert session.get("/inbox").status_code == 302
+
+
+def test_logout_ends_the_session_and_needs_a_post(ui_app: Flask) -> None:
+    session = Session(ui_app, "intake")
+    assert session.get("/logout").status_code == 405
+    response = session.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert session.get("/inbox").status_code == 302
+
+
+def test_a_deactivated_user_is_signed_out_at_once(ui_app: Flask) -> None:
+    session = Session(ui_app, "dispatcher")
+    from sqlalchemy import update
+
+    from engine.models import User
+
+    with state(ui_app).db.write() as db_session:
+        db_session.execute(update(User).where(User.username == "dispatcher").values(active=False))
+    assert session.get("/inbox").status_code == 302
+
+
+# --- CSRF -----------------------------------------------------------------------------------------
+
+
+def test_form_posts_without_a_valid_csrf_token_are_refused_and_change_nothing(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    session = Session(ui_app, "dispatcher")
+    for path, data in ((f"/tasks/{task['id']}/claim", {}),
+                       (f"/tasks/{task['id']}", {"department": "network", "dispatch_note": "x"}),
+                       (f"/cases/{number}/comments", {"body": "x"}),
+                       ("/inbox/filters", {"name": "x"}), ("/logout", {}), ("/language", {"lang": "en"})):
+        missing = session.post(path, data, csrf=False)
+        forged = session.post(path, {**data, "csrf_token": "forged"}, csrf=False)
+        assert missing.status_code == 400 and forged.status_code == 400, path
+        assert "表单已失效" in text(missing)
+    assert open_tasks(ui_app, number)[0]["assignee"] is None
+    with state(ui_app).db.read() as db_session:
+        assert comments.list_comments(db_session, number) == []
+    assert session.get("/inbox").status_code == 200  # still signed in
+    login = ui_app.test_client().post("/login", data={"username": "intake", "password": "demo"})
+    assert login.status_code == 400
+
+
+def test_the_bearer_token_api_needs_no_csrf_token(ui_app: Flask, headers_for) -> None:  # noqa: ANN001
+    response = ui_app.test_client().post("/api/v1/complaints", json=COMPLAINT, headers=headers_for("intake"))
+    assert response.status_code == 201
+
+
+def test_a_session_cookie_does_not_open_the_api(ui_app: Flask) -> None:
+    session = Session(ui_app, "intake")
+    assert session.client.post("/api/v1/complaints", json=COMPLAINT).status_code == 401
+
+
+# --- language -------------------------------------------------------------------------------------
+
+
+def test_chinese_by_default_and_english_on_request(ui_app: Flask) -> None:
+    session = Session(ui_app, "dispatcher")
+    page = text(session.get("/inbox"))
+    assert '<html lang="zh-CN">' in page and "工作台" in page and "待领取" in page
+    response = session.post("/language", {"lang": "en", "next": "/inbox?scope=mine"})
+    assert response.headers["Location"] == "/inbox?scope=mine"
+    page = text(session.get("/inbox"))
+    assert '<html lang="en">' in page and ">Inbox<" in page and "工作台" not in page
+    session.post("/language", {"lang": "fr"})  # unknown: unchanged
+    assert '<html lang="en">' in text(session.get("/inbox"))
+    session.post("/language", {"lang": "zh_CN"})
+    assert '<html lang="zh-CN">' in text(session.get("/inbox"))
+
+
+def test_the_language_survives_signing_in_and_out(ui_app: Flask) -> None:
+    session = Session(ui_app)
+    session.refresh_token()
+    session.post("/language", {"lang": "en"})
+    session.login("intake")
+    assert '<html lang="en">' in text(session.get("/inbox"))
+    session.post("/logout")
+    assert "Sign in" in text(session.get("/login"))
+
+
+# --- inbox ----------------------------------------------------------------------------------------
+
+
+def row_numbers(response) -> list[str]:  # noqa: ANN001
+    return re.findall(r'data-case="([A-Z]{2}\d{14})"', text(response))
+
+
+def test_the_inbox_shows_my_tasks_and_my_groups_unclaimed_tasks_with_counts(ui_app: Flask, clock) -> None:  # noqa: ANN001
+    engine = state(ui_app).engine
+    mine, free, colleagues = start(ui_app), start(ui_app, phone="13900000001"), start(ui_app, phone="13900000002")
+    handled = start(ui_app, phone="13900000003")
+    engine.claim(open_tasks(ui_app, mine)[0]["id"], DISPATCHER)
+    engine.claim(open_tasks(ui_app, colleagues)[0]["id"], SUPERVISOR)
+    dispatch(ui_app, handled)
+    session = Session(ui_app, "dispatcher")
+    page = session.get("/inbox")
+    assert sorted(row_numbers(page)) == sorted([mine, free])
+    for scope, count in (("inbox", 2), ("mine", 1), ("unclaimed", 1), ("all", 3)):
+        assert re.search(rf'id="count-{scope}">{count}<', text(page)), scope
+    assert row_numbers(session.get("/inbox?scope=mine")) == [mine]
+    assert row_numbers(session.get("/inbox?scope=unclaimed")) == [free]
+    assert sorted(row_numbers(session.get("/inbox?scope=all"))) == sorted([mine, free, colleagues])
+    # a department sees only its own queue
+    assert row_numbers(Session(ui_app, "network").get("/inbox")) == [handled]
+    assert row_numbers(Session(ui_app, "billing").get("/inbox")) == []
+
+
+def test_inbox_filters_and_sorts(ui_app: Flask, clock) -> None:  # noqa: ANN001
+    plain = start(ui_app, customer_name="王小明")
+    clock.advance(3600)
+    svip = start(ui_app, phone="13900000001", svip=True, category="billing", business_line="broadband",
+                 region="rural")
+    session = Session(ui_app, "dispatcher")
+    assert row_numbers(session.get("/inbox")) == [svip, plain]  # SVIP's 24 h limit comes first
+    assert row_numbers(session.get("/inbox?sort=age")) == [plain, svip]
+    assert row_numbers(session.get("/inbox?sort=priority")) == [svip, plain]
+    assert row_numbers(session.get("/inbox?q=王小明")) == [plain]
+    assert row_numbers(session.get("/inbox?q=13900000001")) == [svip]
+    assert row_numbers(session.get(f"/inbox?q={plain}")) == [plain]
+    assert row_numbers(session.get("/inbox?category=billing")) == [svip]
+    assert row_numbers(session.get("/inbox?business_line=mobile")) == [plain]
+    assert row_numbers(session.get("/inbox?region=rural")) == [svip]
+    assert row_numbers(session.get("/inbox?tier=standard")) == [plain]
+    assert row_numbers(session.get("/inbox?due_within_hours=30")) == [svip]
+    assert row_numbers(session.get("/inbox?overdue=true")) == []
+    clock.advance(25 * 3600)
+    page = session.get("/inbox?overdue=true")
+    assert row_numbers(page) == [svip]
+    assert "due-overdue" in text(page) and "已超时" in text(page)
+
+
+def test_deadlines_turn_amber_after_the_reminder_and_red_when_overdue(ui_app: Flask, clock) -> None:  # noqa: ANN001
+    number = start(ui_app)  # 48 h, reminder at 36 h
+    session = Session(ui_app, "dispatcher")
+
+    def state_of() -> str:
+        return re.search(rf'data-case="{number}"[^>]*>', text(session.get("/inbox"))).group(0)
+
+    assert 'class="state-ok"' in re.search(rf'<tr class="[^"]*" data-task-id="[^"]+" data-case="{number}"',
+                                            text(session.get("/inbox"))).group(0)
+    clock.advance(37 * 3600)
+    assert re.search(r'<tr class="state-warn"', text(session.get("/inbox")))
+    assert "剩余 11小时" in text(session.get("/inbox"))
+    clock.advance(12 * 3600)
+    page = text(session.get("/inbox"))
+    assert re.search(r'<tr class="state-overdue"', page) and "已超时 1小时" in page
+    assert state_of()
+
+
+def test_bad_filter_values_are_ignored_with_a_notice(ui_app: Flask) -> None:
+    number = start(ui_app)
+    page = Session(ui_app, "dispatcher").get("/inbox?region=moon&due_within_hours=-1&scope=nowhere&page=x")
+    assert page.status_code == 200 and row_numbers(page) == [number]
+    assert "部分筛选条件无法识别" in text(page)
+
+
+def test_the_rows_partial_carries_the_counts_out_of_band(ui_app: Flask) -> None:
+    number = start(ui_app)
+    page = Session(ui_app, "dispatcher").get("/inbox/rows?scope=unclaimed", headers={"HX-Request": "true"})
+    body = text(page)
+    assert page.status_code == 200 and "<html" not in body and row_numbers(page) == [number]
+    assert 'id="count-unclaimed" hx-swap-oob="true">1<' in body
+    assert 'hx-get="/inbox/rows?scope=unclaimed"' in body
+
+
+def test_saved_filters_per_user_shared_with_a_role(ui_app: Flask) -> None:
+    start(ui_app)
+    mine = Session(ui_app, "dispatcher")
+    response = mine.post("/inbox/filters", {"name": "超时SVIP", "tier": "svip", "overdue": "true", "scope": "all",
+                                            "shared_role": "dispatcher", "bogus": "1"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/inbox?scope=all&tier=svip&overdue=true"
+    with state(ui_app).db.read() as db_session:
+        [saved] = saved_filters.list_filters(db_session, DISPATCHER)
+    assert saved["query"] == {"scope": "all", "tier": "svip", "overdue": "true"}
+    assert saved["shared_role"] == "dispatcher"
+    page = text(mine.get("/inbox"))
+    assert "超时SVIP" in page and 'href="/inbox?scope=all&amp;tier=svip&amp;overdue=true"' in page
+    # a colleague in the role sees it; another role does not
+    users.seed_demo_users(state(ui_app).db)
+    with state(ui_app).db.write() as db_session:
+        users.create_user(db_session, "dispatcher2", "demo", ["dispatcher"])
+    assert "超时SVIP" in text(Session(ui_app, "dispatcher2").get("/inbox"))
+    assert "超时SVIP" not in text(Session(ui_app, "network").get("/inbox"))
+    # sharing with a role one does not hold is refused
+    refused = mine.post("/inbox/filters", {"name": "给网络", "q": "x", "shared_role": "dept:network"})
+    assert refused.status_code == 302
+    assert "只能共享给您本人所属的角色" in text(mine.get("/inbox"))
+    assert mine.post("/inbox/filters", {"name": ""}).status_code == 302
+    assert "请为筛选条件命名" in text(mine.get("/inbox"))
+    # only the owner deletes
+    assert Session(ui_app, "dispatcher2").post(f"/inbox/filters/{saved['id']}/delete").status_code == 403
+    assert mine.post(f"/inbox/filters/{saved['id']}/delete").status_code == 302
+    assert "超时SVIP" not in text(mine.get("/inbox"))
+    assert mine.post(f"/inbox/filters/{saved['id']}/delete").status_code == 404
+
+
+# --- claim, release, reassign ----------------------------------------------------------------------
+
+
+def test_claim_and_release_from_the_inbox_with_htmx(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    session = Session(ui_app, "dispatcher")
+    hx = {"HX-Request": "true"}
+    response = session.post(f"/tasks/{task['id']}/claim", {"return_query": "scope=mine"}, headers=hx)
+    body = text(response)
+    assert response.status_code == 200 and 'id="inbox-table"' in body and "已领取" in body
+    assert row_numbers(response) == [number] and 'id="count-mine" hx-swap-oob="true">1<' in body
+    assert open_tasks(ui_app, number)[0]["assignee"] == "dispatcher"
+    # someone else cannot take it
+    users.seed_demo_users(state(ui_app).db)
+    with state(ui_app).db.write() as db_session:
+        users.create_user(db_session, "dispatcher2", "demo", ["dispatcher"])
+    other = Session(ui_app, "dispatcher2")
+    refused = other.post(f"/tasks/{task['id']}/claim", headers=hx)
+    assert refused.status_code == 200 and "此任务已被他人领取或已完成" in text(refused)
+    refused = other.post(f"/tasks/{task['id']}/release")
+    assert refused.status_code == 302 and "此任务已被他人领取或已完成" in text(other.get("/inbox"))
+    released = session.post(f"/tasks/{task['id']}/release", headers=hx)
+    assert "已释放" in text(released) and open_tasks(ui_app, number)[0]["assignee"] is None
+
+
+def test_claim_without_javascript_redirects_back(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    session = Session(ui_app, "dispatcher")
+    response = session.post(f"/tasks/{task['id']}/claim", {"next": "/inbox?scope=mine"})
+    assert response.status_code == 302 and response.headers["Location"] == "/inbox?scope=mine"
+    assert "已领取" in text(session.get("/inbox?scope=mine"))
+    assert session.post(f"/tasks/{task['id']}/claim", {"next": "https://evil.example"}).headers[
+        "Location"] == "/inbox"
+
+
+def test_only_a_supervisor_reassigns(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    dispatcher = Session(ui_app, "dispatcher")
+    denied = dispatcher.post(f"/tasks/{task['id']}/reassign", {"assignee": "dispatcher"})
+    assert denied.status_code == 403 and "无权访问" in text(denied)
+    assert 'action="/tasks/' + task["id"] + '/reassign"' not in text(dispatcher.get("/inbox"))
+    supervisor = Session(ui_app, "supervisor")
+    assert f'action="/tasks/{task["id"]}/reassign"' in text(supervisor.get("/inbox?scope=all"))
+    response = supervisor.post(f"/tasks/{task['id']}/reassign", {"assignee": "dispatcher"},
+                               headers={"HX-Request": "true"})
+    assert "已改派给 dispatcher" in text(response)
+    assert open_tasks(ui_app, number)[0]["assignee"] == "dispatcher"
+    unknown = supervisor.post(f"/tasks/{task['id']}/reassign", {"assignee": "nobody"}, headers={"HX-Request": "true"})
+    assert "没有这个在用的用户" in text(unknown)
+    supervisor.post(f"/tasks/{task['id']}/reassign", {"assignee": ""})
+    assert open_tasks(ui_app, number)[0]["assignee"] is None
+
+
+def test_claiming_another_departments_task_is_forbidden(ui_app: Flask) -> None:
+    task = dispatch(ui_app, start(ui_app))
+    response = Session(ui_app, "billing").post(f"/tasks/{task['id']}/claim", headers={"HX-Request": "true"})
+    assert response.status_code == 403 and "无权访问" in text(response)
+    assert open_tasks(ui_app, task["complaint_number"])[0]["assignee"] is None
+
+
+# --- task page -------------------------------------------------------------------------------------
+
+
+def test_the_task_page_shows_form_case_comments_and_diagram(ui_app: Flask) -> None:
+    earlier = start(ui_app)
+    number = start(ui_app, category="billing")  # same phone: an earlier case of the customer
+    task = open_tasks(ui_app, number)[0]
+    with state(ui_app).db.write() as db_session:
+        comments.add_comment(db_session, number, "intake", "客户情绪激动，请优先处理")
+    page = Session(ui_app, "dispatcher").get(f"/tasks/{task['id']}")
+    body = text(page)
+    assert page.status_code == 200
+    assert '<select id="f-department" name="department"' in body and '<option value="network"' in body
+    assert '<textarea id="f-dispatch_note" name="dispatch_note"' in body and 'maxlength="2000"' in body
+    assert "家里手机上网很慢" in body and "客户情绪激动，请优先处理" in body
+    assert f'href="/cases/{earlier}"' in body
+    assert f'data-diagram-url="/cases/{number}/diagram"' in body and 'data-current="Task_dispatch"' in body
+    assert 'action="/tasks/' + task["id"] + '/claim"' in body
+    assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers[
+        "Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_server_side_errors_show_beside_each_field_and_nothing_changes(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    session = Session(ui_app, "dispatcher")
+    response = session.post(f"/tasks/{task['id']}", {"department": "moon", "dispatch_note": ""})
+    assert response.status_code == 422
+    department = field_html(response, "department")
+    assert "请从选项中选择。" in department and 'aria-invalid="true"' in department
+    note = field_html(response, "dispatch_note")
+    assert "此项必填。" in note
+    assert open_tasks(ui_app, number)[0]["id"] == task["id"]
+    long_note = session.post(f"/tasks/{task['id']}", {"department": "network", "dispatch_note": "长" * 2001})
+    assert long_note.status_code == 422 and "最多 2000 个字。" in text(long_note)
+    assert "长" * 2001 in text(long_note)  # what was typed is kept
+
+
+def test_completing_a_task_moves_the_case_on(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    session = Session(ui_app, "dispatcher")
+    response = session.post(f"/tasks/{task['id']}", {"department": "network", "dispatch_note": "请网络部核查"})
+    assert response.status_code == 302 and response.headers["Location"] == "/inbox"
+    assert f"已提交：{number} 的「审核派发」" in text(session.get("/inbox"))
+    [handle] = open_tasks(ui_app, number)
+    assert handle["role"] == "dept:network"
+    network = Session(ui_app, "network")
+    done = network.post(f"/tasks/{handle['id']}", {"resolution": "已优化基站", "resolved": "true"})
+    assert done.status_code == 302
+    assert state(ui_app).engine.get_case(number, SYSTEM)["status"] == "completed"
+    again = session.get(f"/tasks/{task['id']}")
+    assert again.status_code == 302 and again.headers["Location"] == "/inbox"
+    assert session.post(f"/tasks/{task['id']}", {"department": "network"}).status_code == 302
+
+
+def test_a_boolean_field_is_a_yes_no_choice(ui_app: Flask) -> None:
+    handle = dispatch(ui_app, start(ui_app))
+    session = Session(ui_app, "network")
+    body = text(session.get(f"/tasks/{handle['id']}"))
+    assert 'type="radio" name="resolved" value="true"' in body and 'type="radio" name="resolved" value="false"' in body
+    response = session.post(f"/tasks/{handle['id']}", {"resolution": "已处理"})
+    assert response.status_code == 422
+    assert "此项必填。" in field_html(response, "resolved")
+    assert "此项必填。" not in field_html(response, "resolution")
+    assert session.post(f"/tasks/{handle['id']}", {"resolution": "已处理", "resolved": "false"}).status_code == 302
+
+
+def test_another_departments_task_is_a_403_page(ui_app: Flask) -> None:
+    handle = dispatch(ui_app, start(ui_app))
+    session = Session(ui_app, "billing")
+    page = session.get(f"/tasks/{handle['id']}")
+    assert page.status_code == 403 and "无权访问" in text(page) and "核查处理" not in text(page)
+    posted = session.post(f"/tasks/{handle['id']}", {"resolution": "x", "resolved": "true"})
+    assert posted.status_code == 403
+    assert open_tasks(ui_app, handle["complaint_number"])[0]["id"] == handle["id"]
+    assert Session(ui_app, "dispatcher").get(f"/tasks/{handle['id']}").status_code == 403
+
+
+def test_a_task_held_by_someone_else_is_read_only(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    state(ui_app).engine.claim(task["id"], SUPERVISOR)
+    session = Session(ui_app, "dispatcher")
+    body = text(session.get(f"/tasks/{task['id']}"))
+    assert "班长 正在处理此任务" in body and "disabled" in body
+    refused = session.post(f"/tasks/{task['id']}", {"department": "network", "dispatch_note": "x"})
+    assert refused.status_code == 302 and refused.headers["Location"] == f"/tasks/{task['id']}"
+    assert "此任务已被他人领取" in text(session.get(f"/tasks/{task['id']}"))
+
+
+def test_unknown_pages_are_calm_404s_but_api_paths_stay_json(ui_app: Flask) -> None:
+    session = Session(ui_app, "dispatcher")
+    page = session.get("/tasks/00000000-0000-0000-0000-000000000000")
+    assert page.status_code == 404 and "未找到" in text(page)
+    page = session.get("/no/such/page")
+    assert page.status_code == 404 and "<html" in text(page)
+    api = session.get("/api/v1/nothing")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
+# --- comments --------------------------------------------------------------------------------------
+
+
+def test_comments_are_added_from_the_case_and_task_pages(ui_app: Flask) -> None:
+    number = start(ui_app)
+    task = open_tasks(ui_app, number)[0]
+    session = Session(ui_app, "dispatcher")
+    response = session.post(f"/cases/{number}/comments", {"body": "请尽快派单", "next": f"/tasks/{task['id']}"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/tasks/{task['id']}#comments"
+    assert "请尽快派单" in text(session.get(f"/tasks/{task['id']}"))
+    assert "请尽快派单" in text(session.get(f"/cases/{number}"))
+    empty = session.post(f"/cases/{number}/comments", {"body": "  "})
+    assert empty.status_code == 302 and "请填写备注内容" in text(session.get(f"/cases/{number}"))
+    denied = Session(ui_app, "billing").post(f"/cases/{number}/comments", {"body": "我来看看"})
+    assert denied.status_code == 403
+    with state(ui_app).db.read() as db_session:
+        assert [c["body"] for c in comments.list_comments(db_session, number)] == ["请尽快派单"]
+
+
+# --- new complaint ---------------------------------------------------------------------------------
+
+
+FORM = {"phone": "13800138000", "customer_name": "张三", "star_level": "4", "channel": "10010",
+        "business_line": "mobile", "category": "mobile_data", "region": "urban", "city": "北京",
+        "description": "上网慢", "request": "尽快处理"}
+
+
+def test_intake_registers_a_complaint(ui_app: Flask) -> None:
+    session = Session(ui_app, "intake")
+    page = session.get("/complaints/new")
+    assert page.status_code == 200 and 'id="repeat-warning"' in text(page)
+    response = session.post("/complaints/new", {**FORM, "svip": "true", "callback_phone": "13900000000"})
+    assert response.status_code == 302
+    number = response.headers["Location"].rsplit("/", 1)[1]
+    case = state(ui_app).engine.get_case(number, SYSTEM)
+    assert case["data"]["svip"] is True and case["data"]["star_level"] == 4
+    assert case["data"]["callback_phone"] == "13900000000"
+    assert f"投诉 {number} 已受理" in text(session.get(f"/cases/{number}"))
+
+
+def test_new_complaint_errors_show_beside_their_fields(ui_app: Flask) -> None:
+    session = Session(ui_app, "intake")
+    response = session.post("/complaints/new", {**FORM, "phone": "abc", "category": "", "star_level": "9",
+                                                "description": ""})
+    body = text(response)
+    assert response.status_code == 422
+    assert re.search(r'id="e-phone">请输入电话号码', body) and re.search(r'id="e-category">此项必填', body)
+    assert re.search(r'id="e-star_level">请选择 0 到 7 星', body) and re.search(r'id="e-description">此项必填', body)
+    assert 'value="张三"' in body  # what was typed is kept
+    assert state(ui_app).engine.list_tasks(SUPERVISOR, TaskFilters())["total"] == 0
+
+
+def test_only_intake_and_supervisors_register_complaints(ui_app: Flask) -> None:
+    for username, status in (("dispatcher", 403), ("network", 403), ("supervisor", 200)):
+        session = Session(ui_app, username)
+        assert session.get("/complaints/new").status_code == status
+        assert session.get("/complaints/repeats?phone=13800138000").status_code == status
+    assert Session(ui_app, "dispatcher").post("/complaints/new", FORM).status_code == 403
+    assert "新建投诉" not in text(Session(ui_app, "dispatcher").get("/inbox"))
+    assert "新建投诉" in text(Session(ui_app, "intake").get("/inbox"))
+
+
+def test_the_repeat_warning_before_submit(ui_app: Flask) -> None:
+    earlier = start(ui_app)
+    other = start(ui_app, category="billing")
+    session = Session(ui_app, "intake")
+    warning = text(session.get("/complaints/repeats?phone=13800138000&category=mobile_data"))
+    assert "重复投诉" in warning and earlier in warning and "提交后将转为升级投诉" in warning
+    assert other in warning  # the phone's other open case, as information
+    assert "重复投诉" not in text(session.get("/complaints/repeats?phone=13800138000&category=porting"))
+    assert text(session.get("/complaints/repeats?phone=139")).strip() == ""
+    assert text(session.get("/complaints/repeats?phone=13700000000&category=mobile_data")).strip() == ""
+    assert "重复投诉" not in text(session.get("/complaints/repeats?phone=13800138000&category=nonsense"))
+
+
+# --- case page -------------------------------------------------------------------------------------
+
+
+def test_the_case_page_shows_fields_clocks_timeline_and_links(ui_app: Flask, clock) -> None:  # noqa: ANN001
+    number = start(ui_app)
+    dispatch(ui_app, number)
+    clock.advance(37 * 3600)
+    repeat = start(ui_app)  # same phone and category: a repeat
+    page = Session(ui_app, "supervisor").get(f"/cases/{number}")
+    body = text(page)
+    assert page.status_code == 200
+    for value in ("张三", "13800138000", "移网上网", "10010 热线", "城区", "家里手机上网很慢", "尽快修复网络",
+                  "派单说明", "请核查", "处理部门", "网络"):
+        assert value in body, value
+    assert 'data-clock="closure"' in body and "剩余 11小时" in body and "due-warn" in body
+    assert "审核派发" in body and "工单受理" in body and "派单员" in body
+    assert f'data-diagram-url="/cases/{number}/diagram"' in body
+    repeat_page = text(Session(ui_app, "supervisor").get(f"/cases/{repeat}"))
+    assert f'href="/cases/{number}"' in repeat_page
+
+
+def test_case_page_access(ui_app: Flask) -> None:
+    number = start(ui_app)
+    assert Session(ui_app, "network").get(f"/cases/{number}").status_code == 403
+    dispatch(ui_app, number)
+    assert Session(ui_app, "network").get(f"/cases/{number}").status_code == 200
+    assert Session(ui_app, "billing").get(f"/cases/{number}").status_code == 403
+    assert Session(ui_app, "billing").get(f"/cases/{number}/diagram").status_code == 403
+    assert Session(ui_app, "intake").get(f"/cases/{number}").status_code == 200
+    assert Session(ui_app, "supervisor").get("/cases/TS20260302999999").status_code == 404
+
+
+def test_the_diagram_routes(ui_app: Flask) -> None:
+    number = start(ui_app)
+    dispatch(ui_app, number)
+    session = Session(ui_app, "dispatcher")
+    body = session.get(f"/cases/{number}/diagram").get_json()
+    assert body["process_id"] == "complaint_intake" and body["xml"].startswith("<?xml")
+    assert body["highlights"]["active"] == ["Task_handle"]
+    assert {"Task_dispatch", "Task_register"} <= set(body["highlights"]["completed"])
+    assert [d["filename"] for d in body["diagrams"]] == ["complaint_intake.bpmn"]
+    xml = session.get(f"/cases/{number}/diagram.bpmn")
+    assert xml.status_code == 200 and xml.mimetype == "application/xml" and b"Task_handle" in xml.data
