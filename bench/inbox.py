@@ -1,4 +1,4 @@
-"""Inbox latency with many open cases in PostgreSQL: first page and count, p50 and p95.
+"""Inbox latency with many open cases in PostgreSQL: first page and count, p50 and p95, API and UI page.
 
     .venv/bin/python bench/inbox.py [--open 100000] [--requests 200] [--record]
 
@@ -6,12 +6,16 @@ Open cases are bulk-inserted rows (a process instance and its open task each), s
 roles, cities, categories, tiers and deadlines like a carrier's queues; the workflow state
 is not needed to list tasks. Requests go through the Flask app in process (server time
 only: routing, auth, query, JSON), for GET /api/v1/tasks as a dispatcher, a department
-handler and a supervisor (who sees every queue). Uses the database complaintflow_bench.
+handler and a supervisor (who sees every queue), and for the web UI's inbox page (GET /inbox and the
+table alone, GET /inbox/rows, rendered HTML with each task's time left) as a dispatcher and a
+supervisor signed in through POST /login. Each case also gets its SLA clock row (case_clocks), as
+every saved case has. Uses the database complaintflow_bench.
 """
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import sys
 import time
@@ -24,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench.throughput import machine, prepare_database  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.models import HumanTask, ProcessDefinition, ProcessInstance  # noqa: E402
+from engine.models import CaseClock, HumanTask, ProcessDefinition, ProcessInstance  # noqa: E402
 from webapp import create_app, state  # noqa: E402
 
 ROLES = ["dispatcher"] * 3 + ["dept:network"] * 3 + ["dept:billing", "dept:broadband", "dept:channel",
@@ -39,7 +43,7 @@ def fill(db: Database, definition_id: int, count: int) -> None:
     batch = 5000
     with db.engine.begin() as connection:
         for offset in range(0, count, batch):
-            instances, tasks = [], []
+            instances, tasks, clocks = [], [], []
             for i in range(offset, min(offset + batch, count)):
                 number = f"TS{i:014d}"
                 city, category = rng.choice(CITIES), rng.choice(CATEGORIES)
@@ -56,8 +60,14 @@ def fill(db: Database, definition_id: int, count: int) -> None:
                               "complaint_number": number, "tier": tier, "category": category,
                               "business_line": "mobile", "region": "urban", "city": city,
                               "phone": f"138{i:08d}", "customer_name": "客户"})
+                due, started = tasks[-1]["due_at"], tasks[-1]["created_at"]
+                clocks.append({"instance_id": i + 1, "name": "closure", "policy": "closure_48h", "basis": None,
+                               "started_at": started, "due_at": due,
+                               "remind_at": started + (due - started) * 0.75 if due > started else due,
+                               "met_at": None, "paused": False})
             connection.execute(ProcessInstance.__table__.insert(), instances)
             connection.execute(HumanTask.__table__.insert(), tasks)
+            connection.execute(CaseClock.__table__.insert(), clocks)
         connection.exec_driver_sql("ANALYZE")
 
 
@@ -74,6 +84,18 @@ def measure(client, headers: dict, path: str, requests: int) -> tuple[float, flo
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.get_data(as_text=True)
     return statistics.median(timings), percentile(timings, 0.95)
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def ui_client(app, username: str):  # noqa: ANN001, ANN201
+    """A test client signed in to the web UI through the login form (with its CSRF token)."""
+    client = app.test_client()
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    response = client.post("/login", data={"username": username, "password": "bench-password", "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
 
 
 def main() -> None:
@@ -111,6 +133,16 @@ def main() -> None:
              "| user | inbox request | p50 ms | p95 ms |", "|---|---|---:|---:|"]
     for user, label, path in cases:
         p50, p95 = measure(client, {"Authorization": f"Bearer {token[user]}"}, path, args.requests)
+        lines.append(f"| {user} | {label} | {p50:.1f} | {p95:.1f} |")
+    lines += ["", "| user | UI page (HTML) | p50 ms | p95 ms |", "|---|---|---:|---:|"]
+    pages = [("dispatcher", "GET /inbox (whole page)", "/inbox"),
+             ("dispatcher", "GET /inbox/rows (table, htmx refresh)", "/inbox/rows"),
+             ("dispatcher", "GET /inbox?overdue=true&sort=priority", "/inbox?overdue=true&sort=priority"),
+             ("supervisor", "GET /inbox (whole page, every queue)", "/inbox"),
+             ("supervisor", "GET /inbox/rows (table, htmx refresh)", "/inbox/rows")]
+    clients = {user: ui_client(app, user) for user in ("dispatcher", "supervisor")}
+    for user, label, path in pages:
+        p50, p95 = measure(clients[user], {}, path, args.requests)
         lines.append(f"| {user} | {label} | {p50:.1f} | {p95:.1f} |")
     table = "\n".join(lines)
     print(table)

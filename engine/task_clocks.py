@@ -9,20 +9,18 @@ the way from the task's start (or the clock's) to its deadline, as DESIGN.md's
 default reminder does.
 
 ``deadline`` is a pure function; ``TaskClocks`` finds the clocks of many tasks at
-once, keeping each case's clocks until the case changes (its version moves on).
+once from the ``case_clocks`` table (one query, no workflow state loaded: the inbox
+page stays fast with 100,000 open cases, see docs/PERFORMANCE.md).
 """
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from .case_sync import case_data
 from .errors import HolidayDataMissing
-from .models import ProcessInstance
+from .models import CaseClock, ProcessInstance
 from .sla import REMIND_SHARE
 
 log = logging.getLogger(__name__)
@@ -93,46 +91,32 @@ def deadline(due_at: datetime | None, started_at: datetime, now: datetime, clock
 
 
 class TaskClocks:
-    """The SLA clocks of many cases, cached per case version."""
+    """The SLA clocks of many cases, read from ``case_clocks`` in one query (no workflow state is loaded).
 
-    def __init__(self, engine, size: int = 4096) -> None:  # noqa: ANN001 - a ComplaintEngine
+    ``case_clocks`` holds each case's clocks, copied out of the case data on every save
+    (engine.case_sync), so it says what ``sla_clocks`` in the case data says.
+    """
+
+    def __init__(self, engine) -> None:  # noqa: ANN001 - a ComplaintEngine
         self.engine = engine
-        self._size = size
-        self._cache: OrderedDict[tuple[int, int], dict] = OrderedDict()
-        self._lock = threading.Lock()
 
     def clocks_of(self, numbers: set[str]) -> dict[str, dict]:
-        """Case number -> its ``sla_clocks`` dict (empty when it keeps none)."""
+        """Case number -> its clocks as in ``sla_clocks`` (name -> entry; empty when it keeps none)."""
         if not numbers:
             return {}
-        result: dict[str, dict] = {}
+        result: dict[str, dict] = {number: {} for number in numbers}
         with self.engine.db.read() as session:
-            rows = session.execute(select(ProcessInstance.business_key, ProcessInstance.id, ProcessInstance.version)
+            rows = session.execute(select(ProcessInstance.business_key, CaseClock)
+                                   .join(CaseClock, CaseClock.instance_id == ProcessInstance.id)
                                    .where(ProcessInstance.business_key.in_(sorted(numbers)))).all()
-            for number, instance_id, version in rows:
-                key = (instance_id, version)
-                with self._lock:
-                    cached = self._cache.get(key)
-                    if cached is not None:
-                        self._cache.move_to_end(key)
-                if cached is None:
-                    cached = self._load(session, instance_id)
-                    with self._lock:
-                        self._cache[key] = cached
-                        while len(self._cache) > self._size:
-                            self._cache.popitem(last=False)
-                result[number] = cached
+        for number, row in rows:
+            result[number][row.name] = {
+                "name": row.name, "policy": row.policy, "basis": row.basis,
+                "started_at": row.started_at.isoformat() if row.started_at else None,
+                "due_at": row.due_at.isoformat(), "remind_at": row.remind_at.isoformat() if row.remind_at else None,
+                "met_at": row.met_at.isoformat() if row.met_at else None, "paused": row.paused,
+            }
         return result
-
-    def _load(self, session, instance_id: int) -> dict:  # noqa: ANN001
-        try:
-            instance = session.get(ProcessInstance, instance_id)
-            workflow, _definition = self.engine.runner.load(session, instance)
-            clocks = case_data(workflow).get("sla_clocks")
-        except Exception:  # noqa: BLE001 - a deadline shown without its basis is better than no inbox
-            log.exception("could not read the SLA clocks of case %s", instance_id)
-            return {}
-        return clocks if isinstance(clocks, dict) else {}
 
     def annotate(self, tasks: list[dict], now: datetime) -> list[dict]:
         """Each task with ``deadline`` (see ``deadline``) added."""

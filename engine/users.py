@@ -155,6 +155,22 @@ def set_roles(session: Session, username: str, roles: Iterable[str]) -> frozense
     return checked
 
 
+def set_active(session: Session, username: str, active: bool) -> None:
+    """Deactivate (or reactivate) a user in the caller's transaction; a deactivated user is out at once."""
+    _user(session, username).active = bool(active)
+    session.flush()
+
+
+def list_users(session: Session) -> list[dict]:
+    """Every user with their roles, sorted by user name."""
+    roles: dict[int, list[str]] = {}
+    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
+        roles.setdefault(user_id, []).append(role)
+    return [{"username": u.username, "display_name": u.display_name, "active": u.active,
+             "created_at": u.created_at, "roles": roles.get(u.id, [])}
+            for u in session.scalars(select(User).order_by(User.username))]
+
+
 def set_password(session: Session, username: str, password: str) -> None:
     if not password:
         raise ValidationFailed("a password is required", fields={"password": "required"})

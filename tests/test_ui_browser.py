@@ -344,3 +344,44 @@ def test_screenshots_of_inbox_task_form_and_case_page(desk: Desk, live_app: Flas
     _shoot(page, "case")
     for name in ("inbox", "task-form", "case"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 20_000
+
+
+def test_escalation_desk_shows_a_case_once_the_clock_passes_its_deadline(desk: Desk, live_app: Flask) -> None:
+    """The desk refreshes itself every 60 s: a case appears, as overdue, once its deadline has passed."""
+    engine = state(live_app).engine
+    clock = state(live_app).test_clock
+    cases = [engine.start_complaint({**COMPLAINT, **fields}, "intake")["number"] for fields in (
+        {"phone": "18600007001", "customer_name": "吴昊", "star_level": 5, "svip": False, "city": "上海",
+         "category": "network_coverage"},
+        {"phone": "18600007002", "customer_name": "郑爽", "star_level": 2, "svip": False, "city": "广州",
+         "category": "billing"},
+        {"phone": "18600007003", "customer_name": "冯涛", "star_level": 1, "svip": False, "city": "北京",
+         "category": "product_rules"},
+    )]
+    first, second, third = cases
+    clock.advance(20 * 3600)
+    drain_due_timers(engine)
+    page = desk.page("escalation")
+    page.clock.install()
+    page.goto(f"{desk.base_url}/desk")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert "升级" in page.locator("h1").inner_text()
+    assert page.locator(f"tr[data-case='{first}'][data-status='at_risk']").count() == 1
+    page.evaluate("window.stillTheSamePage = true")
+
+    clock.advance(40 * 3600)  # past the 24 h limit of the 5-star case and the 48 h of the others
+    drain_due_timers(engine)
+    page.clock.run_for(61_000)
+    page.wait_for_selector(f"tr[data-case='{first}'][data-status='overdue']")
+    assert page.evaluate("window.stillTheSamePage") is True
+    for number in (second, third):
+        assert page.locator(f"tr[data-case='{number}'][data-status='overdue']").count() == 1
+    assert page.locator("#desk-overdue").inner_text() == "3"
+    assert page.locator("section[data-group=city] tr[data-key='上海']").count() == 1
+    page.wait_for_selector("body[data-charts]")
+    assert int(page.locator("body").get_attribute("data-charts")) >= 1
+    _shoot(page, "desk")
+    assert (SCREENSHOTS / "desk.png").stat().st_size > 20_000
+
+    page.click(f"tr[data-case='{first}'] a")
+    page.wait_for_url(re.compile(rf".*/cases/{first}$"))

@@ -5,14 +5,17 @@ Runs on the small stable test process (tests/models/basic: 审核派发 by the d
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import comments, holidays, saved_filters, users
+from engine.config import PROJECT_ROOT
 from engine.service import TaskFilters
 from engine.viewer import SYSTEM
 from tests.conftest import BASIC_DIR
@@ -629,3 +632,178 @@ def test_the_diagram_routes(ui_app: Flask) -> None:
     assert [d["filename"] for d in body["diagrams"]] == ["complaint_intake.bpmn"]
     xml = session.get(f"/cases/{number}/diagram.bpmn")
     assert xml.status_code == 200 and xml.mimetype == "application/xml" and b"Task_handle" in xml.data
+
+
+# --- escalation desk ----------------------------------------------------------------------
+
+
+def test_desk_is_for_escalation_and_supervisors_only(ui_app: Flask) -> None:
+    for username in ("network", "dispatcher", "intake"):
+        user = Session(ui_app, username)
+        assert user.get("/desk").status_code == 403
+        assert user.get("/desk/panel").status_code == 403
+        assert user.get("/desk/cases.csv").status_code == 403
+        assert "/desk" not in user.get("/inbox").get_data(as_text=True)
+    assert Session(ui_app).get("/desk").status_code == 302  # not signed in: to the login page
+    for username in ("escalation", "supervisor"):
+        user = Session(ui_app, username)
+        assert 'href="/desk"' in user.get("/inbox").get_data(as_text=True)
+        assert user.get("/desk").status_code == 200
+
+
+def test_desk_counts_overdue_cases_by_department_city_and_category_with_csv(ui_app: Flask, clock) -> None:  # noqa: ANN001
+    user = Session(ui_app, "escalation")
+    page = user.get("/desk").get_data(as_text=True)
+    assert 'id="desk-overdue">0<' in page and "desk-chart-data" in page
+    first = start(ui_app, city="上海")
+    second = start(ui_app, phone="13900139000", category="billing")
+    clock.advance(3 * 86400)
+    response = user.get("/desk")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"] and "<script>" not in page
+    assert 'id="desk-overdue">2<' in page
+    for number in (first, second):
+        assert f'href="/cases/{number}"' in page
+    assert re.search(r'data-group="city".*?data-key="上海"><td>上海</td><td class="num due-overdue">1<', page, re.S)
+    assert re.search(r'data-group="category".*?data-key="billing"><td>[^<]+</td><td class="num due-overdue">1<',
+                     page, re.S)
+    assert re.search(r'data-group="department".*?data-key="dispatcher"><td>派单员</td><td class="num due-overdue">2<',
+                     page, re.S), page
+    assert 'vendor/chart.js/chart.umd.min.js' in page and 'js/desk.js' in page
+    chart = json.loads(re.search(r'id="desk-chart-data">(.*?)</script>', page, re.S).group(1))
+    month = {p["key"]: p for p in chart["periods"]}["month"]["rows"]
+    assert month == [{"policy": "closure_48h", "total": 2, "breached": 2, "rate": 1.0}]
+    panel = user.get("/desk/panel").get_data(as_text=True)
+    assert panel.startswith('<div id="desk-panel"') and 'hx-trigger="every 60s"' in panel and first in panel
+
+    csv_response = user.get("/desk/cases.csv")
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert csv_response.headers["Content-Disposition"].startswith('attachment; filename="escalation-desk-')
+    lines = csv_response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("number,status,process")
+    assert {line.split(",")[0] for line in lines[1:]} == {first, second}
+
+
+# --- admin pages ---------------------------------------------------------------------------
+
+
+ADMIN_PAGES = ("/admin/users", "/admin/calendar", "/admin/sla")
+
+
+def test_admin_pages_are_for_admins_only(ui_app: Flask) -> None:
+    for username in ("supervisor", "owner", "dispatcher"):
+        user = Session(ui_app, username)
+        for path in ADMIN_PAGES:
+            assert user.get(path).status_code == 403, (username, path)
+        assert user.post("/admin/users", {"username": "x", "password": "12345678", "password_again": "12345678",
+                                          "roles": "admin"}).status_code == 403
+        assert user.post("/admin/calendar/days", {"day": "2026-05-06", "kind": "holiday"}).status_code == 403
+        assert 'href="/admin/users"' not in user.get("/inbox").get_data(as_text=True)
+    admin = Session(ui_app, "admin")
+    assert 'href="/admin/users"' in admin.get("/inbox").get_data(as_text=True)
+    assert admin.get("/admin").headers["Location"].endswith("/admin/users")
+    for path in ADMIN_PAGES:
+        assert admin.get(path).status_code == 200, path
+    # Every form POST needs the CSRF token.
+    assert admin.post("/admin/users", {"username": "nocsrf", "password": "12345678", "password_again": "12345678",
+                                       "roles": "intake"}, csrf=False).status_code == 400
+    assert admin.post("/admin/calendar/import", {"import_year": "2027", "holidays": "2027-01-01"},
+                      csrf=False).status_code == 400
+    with state(ui_app).db.read() as session:
+        assert "nocsrf" not in [u["username"] for u in users.list_users(session)]
+
+
+def test_admin_creates_a_user_changes_roles_and_deactivates(ui_app: Flask) -> None:
+    admin = Session(ui_app, "admin")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert 'data-user="dispatcher"' in page and 'data-user="network"' in page
+    response = admin.post("/admin/users", {"username": "bad name", "password": "short", "password_again": "short"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'id="e-username"' in body and 'id="e-password"' in body and 'id="e-roles"' in body
+    response = admin.post("/admin/users", {"username": "dispatcher", "password": "longenough", "password_again":
+                                           "longenough", "roles": "dispatcher"})
+    assert response.status_code == 422 and 'id="e-username"' in response.get_data(as_text=True)
+    response = admin.post("/admin/users", {"username": "wang", "password": "longenough", "password_again": "other",
+                                           "roles": "dispatcher", "departments": "Bad-Code"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="e-password_again"' in body and 'id="e-departments"' in body
+    response = admin.post("/admin/users", {"username": "wang", "display_name": "王芳", "password": "longenough",
+                                           "password_again": "longenough", "roles": "dispatcher",
+                                           "departments": "network billing"})
+    assert response.status_code == 302
+    wang = Session(ui_app)
+    assert wang.login("wang", "longenough").status_code == 302
+    with state(ui_app).db.read() as session:
+        listed = {u["username"]: u for u in users.list_users(session)}
+    assert listed["wang"]["roles"] == ["dept:billing", "dept:network", "dispatcher"]
+
+    assert admin.post("/admin/users/wang/roles", {"roles": "supervisor"}).status_code == 302
+    with state(ui_app).db.read() as session:
+        assert {u["username"]: u for u in users.list_users(session)}["wang"]["roles"] == ["supervisor"]
+    response = admin.post("/admin/users/wang/roles", {})
+    assert response.status_code == 422 and 'id="e-row-wang"' in response.get_data(as_text=True)
+    assert admin.post("/admin/users/nobody/roles", {"roles": "intake"}).status_code == 404
+    assert admin.post("/admin/users/admin/roles", {"roles": "intake"}).status_code == 422  # not from yourself
+
+    assert wang.get("/inbox").status_code == 200
+    assert admin.post("/admin/users/wang/active", {"active": "false"}).status_code == 302
+    assert wang.get("/inbox").status_code == 302  # signed out at once
+    assert Session(ui_app).login("wang", "longenough").status_code == 401
+    assert admin.post("/admin/users/admin/active", {"active": "false"}).status_code == 422
+    assert admin.post("/admin/users/wang/active", {"active": "true"}).status_code == 302
+    assert Session(ui_app).login("wang", "longenough").status_code == 302
+
+
+def test_admin_edits_the_holiday_calendar(ui_app: Flask) -> None:
+    admin = Session(ui_app, "admin")
+    page = admin.get("/admin/calendar?year=2026").get_data(as_text=True)
+    assert 'data-year="2025"' in page and 'data-year="2026"' in page and 'data-day="2026-10-01"' in page
+    response = admin.post("/admin/calendar/days", {"day": "2026-13-01", "kind": "party", "year": "2026"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="e-day"' in body and 'id="e-kind"' in body
+    added = admin.post("/admin/calendar/days", {"day": "2026-05-08", "kind": "holiday", "name": "司庆"})
+    assert added.status_code == 302
+    assert 'data-day="2026-05-08" data-kind="holiday"' in admin.get("/admin/calendar?year=2026").get_data(as_text=True)
+    with state(ui_app).db.read() as session:
+        assert not holidays.load_calendar(session).is_working_day(date(2026, 5, 8))
+    assert admin.post("/admin/calendar/days/2026-05-08/delete").status_code == 302
+    assert admin.post("/admin/calendar/days/2026-05-08/delete").status_code == 404
+    assert 'data-day="2026-05-08"' not in admin.get("/admin/calendar?year=2026").get_data(as_text=True)
+
+    response = admin.post("/admin/calendar/import", {"import_year": "2027", "holidays": "2027-01-01\n2026-12-31\nfoo",
+                                                     "workdays": "2028-01-02"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="e-holidays"' in body and "foo" in body
+    assert 'id="e-workdays"' in body and "2028-01-02" in body
+    response = admin.post("/admin/calendar/import", {"import_year": "2027", "holidays": "2027-01-01 2026-12-31"})
+    assert response.status_code == 422 and "2026-12-31" in response.get_data(as_text=True)
+    response = admin.post("/admin/calendar/import", {"import_year": "1999", "holidays": "1999-01-01"})
+    assert response.status_code == 422 and 'id="e-import_year"' in response.get_data(as_text=True)
+    response = admin.post("/admin/calendar/import", {"import_year": "2027", "holidays": "2027-01-01",
+                                                     "workdays": "2027-01-01"})
+    assert response.status_code == 422 and 'id="e-workdays"' in response.get_data(as_text=True)
+    response = admin.post("/admin/calendar/import", {"import_year": "2027", "holidays": "2027-01-01、2027-10-01",
+                                                     "workdays": "2027-10-09"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("year=2027")
+    page = admin.get("/admin/calendar?year=2027").get_data(as_text=True)
+    assert 'data-year="2027"' in page and 'data-day="2027-10-09" data-kind="workday"' in page
+    with state(ui_app).db.read() as session:
+        assert 2027 in holidays.loaded_years(session)
+
+
+def test_admin_sla_page_lists_the_dmn_policies_read_only(make_app: Callable[..., Flask]) -> None:
+    from webapp.ui.admin import sla_policies
+
+    app = make_app()  # processes/, where sla_policy.dmn lives
+    users.seed_demo_users(state(app).db, only=["admin"])
+
+    table = sla_policies(PROJECT_ROOT / "processes" / "sla_policy.dmn")
+    assert {"mobile_reply_2wd", "closure_48h"} <= {r["policy"] for r in table["rules"]}
+    reply = [r for r in table["rules"] if r["policy"] == "mobile_reply_2wd"][0]
+    assert reply["basis"] == "working_days" and reply["amount"] == "2" and reply["name"] == "reply"
+    page = Session(app, "admin").get("/admin/sla").get_data(as_text=True)
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "DMN" in page and "flash-error" not in page and "<form" not in main  # read-only
+    assert 'data-policy="' in page and "75%" in page

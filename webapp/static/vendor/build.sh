@@ -12,5 +12,8 @@ cp node_modules/bpmn-js/LICENSE bpmn-js/LICENSE
 rm -rf htmx && mkdir -p htmx
 cp node_modules/htmx.org/dist/htmx.min.js htmx/
 cp node_modules/htmx.org/LICENSE htmx/LICENSE
+rm -rf chart.js && mkdir -p chart.js
+cp node_modules/chart.js/dist/chart.umd.min.js chart.js/
+cp node_modules/chart.js/LICENSE.md chart.js/LICENSE.md
 rm -rf node_modules
-echo "vendored: $(ls bpmn-js) $(ls htmx)"
+echo "vendored: $(ls bpmn-js) $(ls htmx) $(ls chart.js)"
