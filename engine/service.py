@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -19,11 +19,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions, desk, repeats, sla
+from . import audit, clock, definitions, desk, repeats, sla, task_queries
 from .case_sync import case_data, find_task, waiting_message
 from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
@@ -43,6 +43,7 @@ from .holidays import CalendarCache
 from .instances import CaseRunner
 from .models import HumanTask, MessageWait, ProcessDefinition, ProcessInstance, SmsMessage, Timer
 from .scripting import ScriptContext
+from .task_queries import SORTS, TaskFilters
 from .timers import TimerFirer
 from .viewer import SYSTEM, Viewer
 from .xmlsafe import XmlLimits
@@ -56,31 +57,7 @@ class UploadedFile:
     content: bytes
 
 
-@dataclass(frozen=True)
-class TaskFilters:
-    role: str | None = None
-    assignee: str | None = None  # a user name, or "me"
-    overdue: bool | None = None
-    due_within_hours: float | None = None
-    q: str | None = None  # text over complaint number, phone and customer name
-    category: str | None = None
-    business_line: str | None = None
-    region: str | None = None
-    city: str | None = None
-    tier: str | None = None
-    sort: str = "due"  # due | priority | age
-    page: int = 1
-    page_size: int = 50
-
-
 DESK_ROLES = ("escalation", "supervisor")
-
-SORTS = {
-    "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.created_at),
-    "priority": (HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at),
-    "age": (HumanTask.created_at, HumanTask.id),
-}
-
 
 class ComplaintEngine:
     """Shape of the results (all JSON-ready dicts, datetimes as ISO strings with offset):
@@ -267,52 +244,10 @@ class ComplaintEngine:
             raise BadRequest(f"sort must be one of {', '.join(SORTS)}", fields={"sort": filters.sort})
         if filters.page < 1 or not 1 <= filters.page_size <= 200:
             raise BadRequest("page starts at 1 and page_size is 1-200", fields={"page": str(filters.page)})
-        query = select(HumanTask, ProcessDefinition.process_id).join(
-            ProcessInstance, ProcessInstance.id == HumanTask.instance_id).join(
-            ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        conditions = self._visibility(viewer)
-        now = clock.now()
-        if filters.role:
-            conditions.append(HumanTask.role == filters.role)
-        if filters.assignee:
-            conditions.append(HumanTask.assignee == (viewer.username if filters.assignee == "me" else filters.assignee))
-        if filters.overdue is True:
-            conditions.append(HumanTask.due_at < now)
-        elif filters.overdue is False:
-            conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
-        if filters.due_within_hours is not None:
-            conditions.append(HumanTask.due_at <= now + timedelta(hours=filters.due_within_hours))
-        for name in ("category", "business_line", "region", "city", "tier"):
-            value = getattr(filters, name)
-            if value:
-                conditions.append(getattr(HumanTask, name) == value)
-        if filters.q:
-            pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            conditions.append(or_(HumanTask.complaint_number.like(pattern, escape="\\"),
-                                  HumanTask.phone.like(pattern, escape="\\"),
-                                  HumanTask.customer_name.like(pattern, escape="\\")))
-        with self.db.read() as session:
-            total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions))
-            rows = session.execute(query.where(*conditions).order_by(*SORTS[filters.sort])
-                                   .limit(filters.page_size).offset((filters.page - 1) * filters.page_size))
-            return {"items": [self._task_dict(t, pid) for t, pid in rows], "total": total}
-
-    def _visibility(self, viewer: Viewer) -> list:
-        if viewer.sees_all_queues:
-            return []
-        return [or_(HumanTask.role.in_(sorted(viewer.roles)), HumanTask.assignee == viewer.username)]
+        return task_queries.page(self.db, viewer, filters, "all")
 
     def _task_dict(self, task: HumanTask, process_id: str) -> dict:
-        now = clock.now()
-        return {
-            "id": task.id, "name": task.name, "bpmn_id": task.bpmn_id, "kind": task.kind, "role": task.role,
-            "assignee": task.assignee, "due_at": task.due_at.isoformat() if task.due_at else None,
-            "overdue": bool(task.due_at and task.due_at < now), "priority": task.priority,
-            "created_at": task.created_at.isoformat(), "complaint_number": task.complaint_number,
-            "tier": task.tier, "category": task.category, "business_line": task.business_line,
-            "region": task.region, "city": task.city, "phone": task.phone, "customer_name": task.customer_name,
-            "process_id": process_id, "form_name": task.form,
-        }
+        return task_queries.task_dict(task, process_id, clock.now())
 
     def get_task(self, task_id: str, viewer: Viewer) -> dict:
         with self.db.read() as session:
@@ -612,4 +547,4 @@ def _json_safe(data: dict) -> dict:
     return json.loads(json.dumps(data, default=str))
 
 
-__all__ = ["ComplaintEngine", "TaskFilters", "UploadedFile", "UTC"]
+__all__ = ["ComplaintEngine", "TaskFilters", "UploadedFile"]
