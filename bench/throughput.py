@@ -171,7 +171,8 @@ def bench_spiff_alone(cases: int) -> dict:
     parser = SpiffBpmnParser(validator=VALIDATOR)
     parser.add_bpmn_file(str(ROOT / "processes" / "complaint_intake.bpmn"))
     spec = parser.get_spec("complaint_intake")
-    engine = RestrictedScriptEngine(ScriptContext(now=lambda: datetime.now(UTC), calendar=lambda: calendar))
+    engine = RestrictedScriptEngine(ScriptContext(now=lambda: datetime.now(UTC), calendar=lambda: calendar,
+                                                 sla_lookup=lambda policy: {}))
     workflows = []
     started = time.perf_counter()
     for _ in range(cases):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -310,3 +311,18 @@ class CaseClock(Base):
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- SLA policy overrides -------------------------------------------------------------
+
+
+class SlaPolicyOverride(Base):
+    """An admin's limit for one SLA policy code, winning over the DMN table's default for new clocks."""
+
+    __tablename__ = "sla_policy_overrides"
+
+    policy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    basis: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

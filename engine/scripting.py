@@ -681,10 +681,11 @@ class _Helpers:
         return sla.met(json_data(clocks, "clocks"), name, self._moment(at))
 
     def sla_limit(self, name: str) -> dict:
+        """The admin's limit for policy ``name`` ({basis, amount}), or {} when the DMN default stands."""
         if self.context.sla_lookup is None:
             raise ScriptConfigError("sla_limit() is not available: no SLA policy lookup is configured")
         # Plain JSON data only: whatever the lookup returns, scripts never see its objects.
-        return json_data(self.context.sla_lookup(name), f"sla_limit({name!r})")
+        return json_data(self.context.sla_lookup(name) or {}, f"sla_limit({name!r})")
 
 
 # --- task data in and out -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions, desk, repeats, sla, task_queries
+from . import audit, clock, definitions, desk, repeats, sla, sla_policies, task_queries
 from .case_sync import case_data, find_task, waiting_message
 from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
@@ -82,7 +82,9 @@ class ComplaintEngine:
     def _script_engine(self, session: Session, instance: ProcessInstance) -> CaseScriptEngine:
         # Loaded here, outside any script's time limit, so a script never waits on the database.
         calendar = self.calendars.get(self.db)
-        context = ScriptContext(now=clock.now, calendar=lambda: calendar)
+        overrides = sla_policies.lookup(session)
+        context = ScriptContext(now=clock.now, calendar=lambda: calendar,
+                                sla_lookup=lambda policy: overrides.get(policy, {}))
         connectors = Connectors(session, instance, self._start_linked)
         return CaseScriptEngine(connectors, context=context, time_limit=self.settings.script_time_limit_seconds)
 

@@ -793,7 +793,7 @@ def test_admin_edits_the_holiday_calendar(ui_app: Flask) -> None:
         assert 2027 in holidays.loaded_years(session)
 
 
-def test_admin_sla_page_lists_the_dmn_policies_read_only(make_app: Callable[..., Flask]) -> None:
+def test_admin_sla_page_lists_the_dmn_policies(make_app: Callable[..., Flask]) -> None:
     from webapp.ui.admin import sla_policies
 
     app = make_app()  # processes/, where sla_policy.dmn lives
@@ -805,5 +805,55 @@ def test_admin_sla_page_lists_the_dmn_policies_read_only(make_app: Callable[...,
     assert reply["basis"] == "working_days" and reply["amount"] == "2" and reply["name"] == "reply"
     page = Session(app, "admin").get("/admin/sla").get_data(as_text=True)
     main = page.split("<main", 1)[1].split("</main>", 1)[0]
-    assert "DMN" in page and "flash-error" not in page and "<form" not in main  # read-only
+    assert "DMN" in page and "flash-error" not in page
     assert 'data-policy="' in page and "75%" in page
+    # One edit form per policy code, showing the DMN default as the limit in force.
+    assert 'data-limit="mobile_reply_2wd" data-overridden="false"' in main
+    assert 'action="/admin/sla/mobile_reply_2wd"' in main and 'id="amount-mobile_reply_2wd"' in main
+
+
+def test_admin_edits_an_sla_limit(make_app: Callable[..., Flask]) -> None:
+    from engine import sla_policies as overrides
+    from engine.models import AuditEvent
+
+    app = make_app()  # processes/, where sla_policy.dmn lives
+    users.seed_demo_users(state(app).db, only=["admin", "supervisor"])
+    for username in ("supervisor",):
+        user = Session(app, username)
+        assert user.get("/admin/sla").status_code == 403
+        assert user.post("/admin/sla/closure_48h", {"basis": "hours", "amount": "36"}).status_code == 403
+        assert user.post("/admin/sla/closure_48h/reset").status_code == 403
+    admin = Session(app, "admin")
+    # CSRF
+    assert admin.post("/admin/sla/closure_48h", {"basis": "hours", "amount": "36"}, csrf=False).status_code == 400
+    # Unknown policy code
+    assert admin.post("/admin/sla/no_such_policy", {"basis": "hours", "amount": "36"}).status_code == 404
+    # Validation errors beside the fields, the typed values kept
+    response = admin.post("/admin/sla/closure_48h", {"basis": "weeks", "amount": "-3"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="e-closure_48h-basis"' in body and 'id="e-closure_48h-amount"' in body and 'value="-3"' in body
+    response = admin.post("/admin/sla/closure_48h", {"basis": "hours", "amount": "abc"})
+    assert response.status_code == 422 and 'id="e-closure_48h-amount"' in response.get_data(as_text=True)
+    response = admin.post("/admin/sla/closure_48h", {"basis": "calendar_days", "amount": "3651"})
+    assert response.status_code == 422 and 'id="e-closure_48h-amount"' in response.get_data(as_text=True)
+    response = admin.post("/admin/sla/mobile_reply_2wd", {"basis": "working_days", "amount": "1.5"})
+    assert response.status_code == 422 and 'id="e-mobile_reply_2wd-amount"' in response.get_data(as_text=True)
+    with state(app).db.read() as session:
+        assert overrides.lookup(session) == {}
+    # Success
+    response = admin.post("/admin/sla/closure_48h", {"basis": "hours", "amount": "36"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#policy-closure_48h")
+    with state(app).db.read() as session:
+        assert overrides.lookup(session) == {"closure_48h": {"basis": "hours", "amount": 36}}
+        event = session.query(AuditEvent).filter(AuditEvent.type == "sla_policy_changed").one()
+        assert event.actor == "admin" and event.data["amount"] == 36
+    page = admin.get("/admin/sla").get_data(as_text=True)
+    row = page.split('data-limit="closure_48h"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-overridden="true"' in page and 'value="36"' in row
+    assert "/admin/sla/closure_48h/reset" in row
+    # Reset to the DMN default
+    assert admin.post("/admin/sla/closure_48h/reset").status_code == 302
+    assert admin.post("/admin/sla/closure_48h/reset").status_code == 404
+    with state(app).db.read() as session:
+        assert overrides.lookup(session) == {}

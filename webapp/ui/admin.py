@@ -1,10 +1,11 @@
-"""Admin pages (role ``admin``): users and roles, the holiday calendar, and the SLA policies (read-only).
+"""Admin pages (role ``admin``): users and roles, the holiday calendar, and the SLA policies.
 
 Users: list, create with a password, change roles, deactivate or reactivate (engine.users).
 Calendar: the loaded years and each year's exception days; add or remove a day; import a
 year's arrangement (holidays and make-up workdays) pasted from the State Council notice
 (engine.holidays.import_year). SLA policies: what processes/sla_policy.dmn says, read with
-lxml, next to the defaults from DESIGN.md; the process owner edits the DMN table itself.
+lxml, next to the defaults from DESIGN.md; per policy code the admin may set another limit
+(engine.sla_policies), which new clocks use instead of the DMN default, or reset it.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from lxml import etree
 
-from engine import holidays, users
+from engine import holidays, sla, users
+from engine import sla_policies as overrides_store
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import CalendarDay, CalendarYear
 from engine.xmlsafe import UnsafeXml, parse_xml
@@ -303,7 +305,7 @@ def admin_import_year() -> object:
     return redirect(url_for("ui.admin_calendar", year=year))
 
 
-# --- SLA policies (read-only) ----------------------------------------------------------------------
+# --- SLA policies ------------------------------------------------------------------------------------
 
 
 def _text(element, path: str) -> str:  # noqa: ANN001
@@ -335,15 +337,107 @@ def sla_policies(path: Path) -> dict:
     return {"inputs": inputs, "rules": rules, "hit_policy": table.get("hitPolicy", "UNIQUE")}
 
 
+def _dmn_table() -> tuple[dict, str | None]:
+    path = Path(state(current_app).settings.processes_dir) / DMN_FILE
+    try:
+        return sla_policies(path), None
+    except (OSError, etree.XMLSyntaxError, UnsafeXml, ValueError) as error:
+        return {"inputs": [], "rules": []}, str(error)
+
+
+def _dmn_defaults(table: dict) -> dict[str, dict]:
+    """policy code -> {name, basis, amount} as the DMN table gives it (first rule of each code)."""
+    defaults: dict[str, dict] = {}
+    for rule in table["rules"]:
+        if rule.get("policy") and rule["policy"] not in defaults:
+            defaults[rule["policy"]] = {"name": rule.get("name", ""), "basis": rule.get("basis", ""),
+                                        "amount": rule.get("amount", "")}
+    return defaults
+
+
+def _sla_page(status: int = 200, errors: dict | None = None, values: dict | None = None) -> tuple[str, int]:
+    table, problem = _dmn_table()
+    defaults = _dmn_defaults(table)
+    with _db().read() as session:
+        overrides = {o["policy"]: o for o in overrides_store.list_overrides(session)}
+    editable = []
+    for code in [*defaults, *sorted(set(overrides) - set(defaults))]:
+        default = defaults.get(code, {"name": "", "basis": "", "amount": ""})
+        override = overrides.get(code)
+        effective = override or default
+        editable.append({"policy": code, "name": default["name"], "default": default, "override": override,
+                         "effective": {"basis": effective["basis"], "amount": effective["amount"]}})
+    return render_template("admin_sla.html", table=table, problem=problem, defaults=DEFAULT_TARGETS,
+                           filename=DMN_FILE, policies=editable, bases=sla.BASES, errors=errors or {},
+                           values=values or {}), status
+
+
+def _known_policy(code: str) -> bool:
+    table, _problem = _dmn_table()
+    if code in _dmn_defaults(table):
+        return True
+    with _db().read() as session:
+        return code in overrides_store.lookup(session)
+
+
+def _limit_errors(basis: str, raw_amount: str) -> tuple[dict[str, str], float | None]:
+    errors: dict[str, str] = {}
+    amount = None
+    if basis not in sla.BASES:
+        errors["basis"] = _("Choose how the limit is counted.")
+    try:
+        amount = float(raw_amount.replace(",", "."))
+        if amount != amount or amount in (float("inf"), float("-inf")):
+            raise ValueError
+    except ValueError:
+        errors["amount"] = _("Enter a number.")
+        return errors, None
+    if amount <= 0:
+        errors["amount"] = _("The limit must be greater than 0.")
+    elif "basis" not in errors and amount > overrides_store.MAX_AMOUNT[basis]:
+        errors["amount"] = _("At most %(max)s (%(days)s days).", max=overrides_store.MAX_AMOUNT[basis],
+                             days=overrides_store.MAX_DAYS)
+    elif basis in overrides_store.WHOLE_DAY_BASES and not amount.is_integer():
+        errors["amount"] = _("Days are counted whole: enter a whole number.")
+    return errors, amount
+
+
 @ui.get("/admin/sla")
 @login_required
-def admin_sla() -> str:
+def admin_sla() -> tuple[str, int]:
     _require_admin()
-    path = Path(state(current_app).settings.processes_dir) / DMN_FILE
-    problem = None
-    try:
-        table = sla_policies(path)
-    except (OSError, etree.XMLSyntaxError, UnsafeXml, ValueError) as error:
-        table, problem = {"inputs": [], "rules": []}, str(error)
-    return render_template("admin_sla.html", table=table, problem=problem, defaults=DEFAULT_TARGETS,
-                           filename=DMN_FILE)
+    return _sla_page()
+
+
+@ui.post("/admin/sla/<policy>")
+@login_required
+def admin_set_sla(policy: str) -> object:
+    _require_admin()
+    if not _known_policy(policy):
+        abort(404)
+    basis = request.form.get("basis", "")
+    raw_amount = (request.form.get("amount") or "").strip()[:32]
+    errors, amount = _limit_errors(basis, raw_amount)
+    if not errors and amount is not None:
+        try:
+            with _db().write() as session:
+                overrides_store.set_override(session, policy, basis, amount, viewer().username)
+        except ValueError as error:
+            field = str(error).split(":", 1)[0]
+            errors[field if field in ("basis", "amount") else "amount"] = str(error)
+    if errors:
+        return _sla_page(422, {policy: errors}, {policy: {"basis": basis, "amount": raw_amount}})
+    flash(_("The limit of %(policy)s is saved; new clocks use it.", policy=policy), "success")
+    return redirect(url_for("ui.admin_sla") + f"#policy-{policy}")
+
+
+@ui.post("/admin/sla/<policy>/reset")
+@login_required
+def admin_reset_sla(policy: str) -> object:
+    _require_admin()
+    with _db().write() as session:
+        cleared = overrides_store.clear_override(session, policy, viewer().username)
+    if not cleared:
+        abort(404)
+    flash(_("%(policy)s uses the decision table's limit again.", policy=policy), "success")
+    return redirect(url_for("ui.admin_sla") + f"#policy-{policy}")

@@ -134,6 +134,7 @@ BASES = {
 
 EVENTS = {
     "case_started": _l("Case opened"),
+    "sla_policy_changed": _l("SLA limit changed"),
     "case_completed": _l("Case closed"),
     "case_cancelled": _l("Case cancelled"),
     "case_suspended": _l("Case suspended"),
