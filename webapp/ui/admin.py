@@ -44,7 +44,7 @@ DEFAULT_TARGETS = [
     (_l("Time-limited closure, other customers"), _l("48 h"), _l("natural hours")),
     (_l("Any complaint: statutory reply"), _l("15 days (then the customer may appeal)"), _l("calendar days")),
     (_l("Appeal: answer the regulator"), _l("the deadline on the referral"), _l("per ticket")),
-    (_l("Reminder"), _l("at 75% of the limit"), _l("same as the limit")),
+    (_l("Reminder"), _l("at three quarters (75 percent) of the limit"), _l("same as the limit")),
 ]
 
 
