@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions, desk, repeats, sla, sla_policies, task_queries
+from . import audit, case_access, clock, definitions, desk, repeats, sla, sla_policies, task_queries
 from .case_sync import case_data, find_task, waiting_message
 from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
@@ -196,10 +196,10 @@ class ComplaintEngine:
     # -- reading cases -------------------------------------------------------------------
 
     def get_case(self, number: str, viewer: Viewer) -> dict:
+        """The case, for a viewer who may open it (see engine.case_access); 403 otherwise."""
         with self.db.read() as session:
+            case_access.require_case_access(session, viewer, number)
             instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == number))
-            if instance is None:
-                raise NotFound(f"case {number} not found")
             workflow, definition = self.runner.load(session, instance)
             data = case_data(workflow)
             tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)

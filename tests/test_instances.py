@@ -377,3 +377,20 @@ def test_event_based_gateway_waits_for_message_or_timer(engine, clock, outcome):
     assert case["status"] == "completed" and case["timers"] == []
     ended = [e["bpmn_id"] for e in case["timeline"] if e["type"] == "task_completed"]
     assert ("EndInfo" in ended) == (outcome == "message") and ("EndTimeout" in ended) == (outcome == "timer")
+
+
+def test_a_department_reads_only_cases_routed_to_it(engine):  # noqa: ANN001
+    number = start(engine)["number"]
+    with pytest.raises(Forbidden):
+        engine.get_case(number, NETWORK)
+    with pytest.raises(NotFound):
+        engine.get_case("TS20990101000001", NETWORK)
+    assert engine.get_case(number, DISPATCHER)["number"] == number  # the desks read every case
+    task = only_task(engine, DISPATCHER)
+    engine.complete(task["id"], DISPATCHER, {"department": "network", "dispatch_note": "x"})
+    assert engine.get_case(number, NETWORK)["number"] == number
+    assert engine.complete(only_task(engine, NETWORK)["id"], NETWORK,
+                           {"resolution": "done", "resolved": True})["case"]["status"] == "completed"
+    assert engine.get_case(number, NETWORK)["status"] == "completed"  # still readable: it was theirs
+    with pytest.raises(Forbidden):
+        engine.get_case(number, BILLING)

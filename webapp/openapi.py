@@ -715,9 +715,11 @@ PATHS: dict[str, dict] = {
     "/api/v1/complaints/{number}": {
         "get": operation(
             "A case: status, SLA clocks, open tasks and timeline",
-            {"200": ok("The case.", ref("Case")), "404": error("NotFound")},
+            {"200": ok("The case.", ref("Case")), "403": error("Forbidden"), "404": error("NotFound")},
             tag="complaints",
             operation_id="getComplaint",
+            description="The desks (intake, dispatcher, escalation, appeals, supervisor) read every case; "
+            "anyone else only cases a task of which is or was in one of their roles, or that they acted on.",
             parameters=[NUMBER],
         )
     },
