@@ -7,18 +7,16 @@ not at all.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from . import audit, clock
+from .complaints import PHONE
 from .models import ProcessInstance, SmsMessage
 from .scripting import RestrictedScriptEngine
 from .sms_templates import TemplateError, render
-
-PHONE = re.compile(r"^\+?[0-9][0-9\-]{4,19}$")
 
 
 class ConnectorError(ValueError):
