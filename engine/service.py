@@ -8,6 +8,7 @@ logged with the case number, and leaves an ``error`` event on the case.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -270,8 +270,6 @@ class ComplaintEngine:
     def _form(self, definition: ProcessDefinition, name: str | None) -> dict | None:
         if not name:
             return None
-        import json
-
         text = definition.task_meta.get("forms", {}).get(name)
         return json.loads(text) if text else None
 
@@ -471,7 +469,7 @@ class ComplaintEngine:
             raise
         except StaleDataError:
             raise Conflict(f"case {number} was changed by someone else; reload and try again") from None
-        except (SpiffWorkflowException, Exception) as exc:  # noqa: BLE001 - every fault is recorded
+        except Exception as exc:  # noqa: BLE001 - every fault of the model or of ours is recorded
             log.exception("case %s: operation failed", number or "(new)")
             self._record_fault(number, None, exc)
             raise ProcessFault(
@@ -544,8 +542,6 @@ def _require_user(session: Session, username: str) -> None:
 
 
 def _json_safe(data: dict) -> dict:
-    import json
-
     return json.loads(json.dumps(data, default=str))
 
 
