@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, case_access, clock, definitions, desk, repeats, sla, sla_policies, task_queries
+from . import audit, case_access, clock, definitions, desk, repeats, sla, sla_policies, task_queries, workspace
 from .case_sync import case_data, find_task, waiting_message
 from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
@@ -106,6 +106,23 @@ class ComplaintEngine:
             result = definitions.store(session, built, models, actor, source)
             audit.record(session, "deployed", actor, data=result)
             return result
+
+    def validate_changes(self, changes: list[UploadedFile]) -> list[dict]:
+        """Problems of the working set (every deployed file, newest content) with ``changes`` applied."""
+        with self.db.read() as session:
+            files = workspace.with_changes(session, [(f.filename, f.content) for f in changes])
+        return self.validate([UploadedFile(n, c) for n, c in files])
+
+    def deploy_changes(self, changes: list[UploadedFile], actor: str, source: str = "editor") -> dict:
+        """Deploy the working set with ``changes`` applied: new versions of what they change, nothing else."""
+        with self.db.read() as session:
+            files = workspace.with_changes(session, [(f.filename, f.content) for f in changes])
+        return self.deploy([UploadedFile(n, c) for n, c in files], actor, source=source)
+
+    def current_files(self) -> dict[str, tuple[str, str]]:
+        """filename -> (kind, text): the newest deployed content of every model file."""
+        with self.db.read() as session:
+            return workspace.current_files(session)
 
     def deploy_directory(self, actor: str) -> dict:
         files = definitions.directory_files(self.settings.processes_dir, self.settings.forms_dir)

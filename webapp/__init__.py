@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, engine: ComplaintEngine | None 
     app.extensions[EXTENSION] = AppState(settings=settings, db=db, engine=engine, test_clock=test_clock)
 
     from .api import api, clock_api, health
+    from .api_import import api_import
+    from .api_reports import api_reports
+    from .api_versions import api_versions
     from .errors import register_error_handlers
     from .openapi import openapi
 
@@ -60,13 +63,15 @@ def create_app(settings: Settings | None = None, engine: ComplaintEngine | None 
     app.register_blueprint(health)
     app.register_blueprint(openapi)
     app.register_blueprint(api)
+    for blueprint in (api_versions, api_import, api_reports):
+        app.register_blueprint(blueprint)
     if test_clock is not None:
         app.register_blueprint(clock_api)
 
     from .ui import init_ui
 
     # The web UI (session sign-in, CSRF on every form); the bearer-token API is exempt from CSRF.
-    init_ui(app, exempt=(api, clock_api))
+    init_ui(app, exempt=(api, clock_api, api_versions, api_import, api_reports))
     return app
 
 

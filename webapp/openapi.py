@@ -919,6 +919,14 @@ PATHS: dict[str, dict] = {
 
 
 def document() -> dict:
+    from . import openapi_import, openapi_reports, openapi_versions
+
+    fragments = (openapi_versions, openapi_import, openapi_reports)
+    paths = {**PATHS}
+    schemas = {**SCHEMAS}
+    for fragment in fragments:
+        paths.update(fragment.PATHS)
+        schemas.update(fragment.SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -932,10 +940,10 @@ def document() -> dict:
         "servers": [{"url": "/"}],
         "tags": [
             {"name": name}
-            for name in ("auth", "complaints", "tasks", "messages", "definitions", "meta", "test")
+            for name in ("auth", "complaints", "tasks", "messages", "definitions", "reports", "meta", "test")
         ],
         "security": [{"bearerAuth": []}],
-        "paths": PATHS,
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -944,7 +952,7 @@ def document() -> dict:
                     "description": "A token from POST /api/v1/auth/token.",
                 }
             },
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "responses": RESPONSES,
         },
     }

@@ -76,7 +76,19 @@ def init_ui(app: Flask, exempt: tuple[Blueprint, ...] = ()) -> None:
     init_i18n(app)
     app.extensions[UI_EXTENSION] = UiState(task_clocks=TaskClocks(state(app).engine))
 
-    from . import admin, cases, desk, errors, inbox, session, tasks  # noqa: F401 - the views register on ``ui``
+    from . import (  # noqa: F401 - the views register on ``ui``
+        admin,
+        cases,
+        desk,
+        errors,
+        inbox,
+        model_import,
+        modeler,
+        models,
+        reports,
+        session,
+        tasks,
+    )
     from .templating import init_templating
 
     init_templating(app)

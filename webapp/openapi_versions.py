@@ -1,0 +1,5 @@
+"""OpenAPI paths and schemas of webapp/api_versions.py, merged into the document by webapp/openapi.py."""
+from __future__ import annotations
+
+PATHS: dict = {}
+SCHEMAS: dict = {}

@@ -1,0 +1,2 @@
+"""Importing diagrams made in Camunda Modeler or bpmn.io."""
+from __future__ import annotations
