@@ -12,7 +12,7 @@ import click
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import HolidayDataMissing
-from engine.holidays import import_year, load_calendar, loaded_years, seed_from_chinesecalendar
+from engine.holidays import import_year, load_calendar, loaded_years, missing_years, seed_from_chinesecalendar
 from engine.migrate import upgrade
 
 T = TypeVar("T")  # not PEP 695 syntax: the project supports Python 3.11
@@ -89,6 +89,28 @@ def seed_command(years: tuple[int, ...]) -> None:
         except ValueError as error:
             raise CalendarError(str(error)) from None
     click.echo(f"seeded: {', '.join(map(str, added))}" if added else "nothing to seed: all years loaded")
+
+
+@calendar_group.command("check")
+@click.option("--today", help="ISO date to check as of (default: today in the configured time zone).")
+def check_command(today: str | None) -> None:
+    """Exit 1 and name the years to import when this year's or (from October) next year's arrangement is missing.
+
+    Meant for a daily cron or monitoring check, so nobody learns of a missing year from a failing deadline.
+    """
+    tz = ZoneInfo(Settings.from_env().timezone)
+    day = _parse(date.fromisoformat, today, "--today: not an ISO date") if today else datetime.now(tz).date()
+    with _database() as db:
+        with db.write() as session:
+            if not loaded_years(session):
+                seed_from_chinesecalendar(session)
+        with db.read() as session:
+            missing = missing_years(session, day)
+    if missing:
+        years = ", ".join(map(str, missing))
+        click.echo(f"holiday arrangement missing for {years}: import it with `complaintflow calendar import`")
+        raise SystemExit(1)
+    click.echo("holiday arrangements loaded for the coming deadlines")
 
 
 @calendar_group.command("import")

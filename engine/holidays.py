@@ -49,6 +49,22 @@ def loaded_years(session: Session) -> list[int]:
     return list(session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)))
 
 
+# The State Council publishes next year's arrangement in November or December; from October on,
+# deadlines counted in working days start to reach into the next year.
+WARN_FROM_MONTH = 10
+
+
+def missing_years(session: Session, today: date) -> list[int]:
+    """Years whose holiday arrangement deadlines will soon need but that are not loaded.
+
+    This year always; next year from October on. Without them, a working-day deadline that reaches
+    into such a year fails with HolidayDataMissing, so admins are warned ahead.
+    """
+    wanted = [today.year] + ([today.year + 1] if today.month >= WARN_FROM_MONTH else [])
+    loaded = set(loaded_years(session))
+    return [year for year in wanted if year not in loaded]
+
+
 def seed_from_chinesecalendar(session: Session, years: Iterable[int] | None = None) -> list[int]:
     """Load years not yet loaded; returns the years added. Rows an admin already set are kept."""
     wanted = sorted(set(chinesecalendar_years() if years is None else years))

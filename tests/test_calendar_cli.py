@@ -116,3 +116,23 @@ def test_seed_is_idempotent(run, db: Database) -> None:  # noqa: ANN001
     assert run("seed", "--year", "2030").exit_code == 2
     with db.read() as session:
         assert loaded_years(session) == list(range(2004, 2027))
+
+
+def test_check_names_next_year_from_october_when_it_is_not_loaded(run) -> None:  # noqa: ANN001
+    assert run("check", "--today", "2026-09-30").exit_code == 0
+    result = run("check", "--today", "2026-10-01")
+    assert result.exit_code == 1
+    assert "2027" in result.output
+
+
+def test_check_passes_once_next_year_is_imported(run) -> None:  # noqa: ANN001
+    assert run("seed").exit_code == 0
+    assert run("import", "--year", "2027", "--holidays", "2027-01-01").exit_code == 0
+    result = run("check", "--today", "2026-11-25")
+    assert result.exit_code == 0, result.output
+
+
+def test_check_refuses_a_bad_date(run) -> None:  # noqa: ANN001
+    result = run("check", "--today", "25.11.2026")
+    assert result.exit_code == 2
+    assert "--today" in result.output

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
@@ -798,6 +798,8 @@ def test_admin_sla_page_lists_the_dmn_policies(make_app: Callable[..., Flask]) -
 
     app = make_app()  # processes/, where sla_policy.dmn lives
     users.seed_demo_users(state(app).db, only=["admin"])
+    with state(app).db.write() as session:
+        holidays.seed_from_chinesecalendar(session, [2026])  # else the page rightly warns that 2026 is missing
 
     table = sla_policies(PROJECT_ROOT / "processes" / "sla_policy.dmn")
     assert {"mobile_reply_2wd", "closure_48h"} <= {r["policy"] for r in table["rules"]}
@@ -857,3 +859,13 @@ def test_admin_edits_an_sla_limit(make_app: Callable[..., Flask]) -> None:
     assert admin.post("/admin/sla/closure_48h/reset").status_code == 404
     with state(app).db.read() as session:
         assert overrides.lookup(session) == {}
+
+
+def test_admin_pages_warn_when_next_years_holidays_are_missing(ui_app: Flask, clock) -> None:  # noqa: ANN001
+    admin = Session(ui_app, "admin")
+    assert "holiday-warning" not in admin.get("/admin/users").get_data(as_text=True)  # March: not yet
+    clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "holiday-warning" in page and "2027" in page and "/admin/calendar?year=2027" in page
+    admin.post("/admin/calendar/import", {"import_year": "2027", "holidays": "2027-01-01"})
+    assert "holiday-warning" not in admin.get("/admin/sla").get_data(as_text=True)

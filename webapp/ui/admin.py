@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from lxml import etree
 
-from engine import holidays, sla, users
+from engine import clock, holidays, sla, users
 from engine import sla_policies as overrides_store
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import CalendarDay, CalendarYear
@@ -55,6 +56,20 @@ def _require_admin() -> None:
 
 def _db():  # noqa: ANN202
     return state(current_app).db
+
+
+def missing_holiday_years() -> list[int]:
+    """Years the admin must import before working-day deadlines reach them (see holidays.missing_years)."""
+    zone = ZoneInfo(state(current_app).settings.timezone)
+    today = clock.now().astimezone(zone).date()
+    with _db().read() as session:
+        return holidays.missing_years(session, today)
+
+
+@ui.app_context_processor
+def _admin_globals() -> dict:
+    # A function, not a value: only the admin pages that show the warning pay for the query.
+    return {"missing_holiday_years": missing_holiday_years}
 
 
 @ui.get("/admin")
