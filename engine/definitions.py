@@ -1,13 +1,14 @@
 """Parse, validate and deploy BPMN and DMN models with the forms they reference.
 
-Every problem is reported with its file, element id and line. Nothing is stored
-unless the whole set is valid. Each deploy that changes a process creates a new
-version; instances keep the version they started on.
+Every problem is reported with its file, element id and line, a rule code and a
+severity (engine/model_lint.py holds the lint rules and their codes). Nothing is
+stored while any error remains; warnings are reported and do not block. Each
+deploy that changes a process creates a new version; instances keep the version
+they started on.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,19 +27,15 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import clock, jsonsafe, model_lint
 from .errors import BadRequest, PayloadTooLarge
+from .model_lint import BPMN_NS, CF_NS, FORM_PROPERTY, ROLE_PATTERN, WARNING, problem
 from .models import Deployment, DeploymentFile, ProcessDefinition
-from .scripting import check_source, validate_workflow_spec
+from .scripting import ScriptContext, validate_workflow_spec
 from .workflow_state import spec_to_json
 from .xmlsafe import UnsafeXml, XmlLimits, parse_xml
 
-# Our own attributes in diagrams, e.g. <bpmn:lane cf:role="dispatcher">.
-CF_NS = "http://complaintflow.org/schema/bpmn"
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-ROLE_PATTERN = re.compile(r"^(intake|dispatcher|escalation|appeals|supervisor|owner|admin|dept:[a-z][a-z0-9_]*)$")
 FILENAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,200}$")
-FORM_PROPERTY = "formJsonSchemaFilename"
 # SpiffWorkflow names its own internal task specs like this; a BPMN element with such an id vanishes.
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
 
@@ -72,11 +69,25 @@ class BuiltProcess:
 @dataclass
 class BuildResult:
     processes: list[BuiltProcess] = field(default_factory=list)
-    problems: list[dict] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)  # severity "error": any one blocks the deploy
+    warnings: list[dict] = field(default_factory=list)  # severity "warning": reported, never block
+
+    @property
+    def findings(self) -> list[dict]:
+        """Errors, then warnings: what validate and lint show."""
+        return self.problems + self.warnings
 
 
-def problem(file: str | None, element_id: str | None, line: int | None, message: str) -> dict:
-    return {"file": file, "element_id": element_id or None, "line": line or None, "message": message}
+# SpiffWorkflow's parser stops at the first of these; the lint rule named beside it reports every
+# case, pinned to its element, so the parser's own message is dropped when the rule found it too.
+_SPIFF_COVERED = (
+    ("Non-default exclusive outgoing sequence flow without condition", "gateway-flow-no-condition"),
+    ("Unknown Time Specification", "timer-expression"),
+    ("Time Specification Error", "timer-expression"),
+    ("Expected a Message node", "message-unnamed"),
+    ("Correlation is missing correlation property retrieval", "message-no-correlation"),
+    ("Message identifier is missing from correlation property", "message-no-correlation"),
+)
 
 
 def classify(filename: str) -> str:
@@ -182,20 +193,31 @@ class ModelIndex:
         self.roles.update({(filename, element_id): role for element_id, role in roles.items()})
         return bad
 
-    def problem(self, filename: str | None, element_id: str | None, message: str) -> dict:
-        return problem(filename, element_id, self.locations.get((filename or "", element_id or "")), message)
+    def problem(self, filename: str | None, element_id: str | None, message: str, rule: str = "parse") -> dict:
+        return problem(filename, element_id, self.locations.get((filename or "", element_id or "")), message, rule)
 
 
 class ModelBuilder:
     """Turns a set of uploaded files into deployable process versions, or a list of problems."""
 
-    def __init__(self, known_forms: dict[str, bytes] | None = None, limits: XmlLimits | None = None) -> None:
+    def __init__(self, known_forms: dict[str, bytes] | None = None, limits: XmlLimits | None = None,
+                 script_context: ScriptContext | None = None) -> None:
         # Forms already deployed or in forms/, for diagrams whose upload does not carry them.
         self.known_forms = known_forms or {}
         self.limits = limits or XmlLimits()
+        # For evaluating timer expressions at deploy time; default: the engine clock and packaged holidays.
+        self.script_context = script_context
 
     def build(self, files: list[ModelFile]) -> BuildResult:
+        """Every process of ``files``, or the problems (errors) that stop them; warnings either way."""
         result = BuildResult()
+        self._build(files, result)
+        found = _without_covered(_unique(result.problems))
+        result.problems = [p for p in found if p["severity"] != WARNING]
+        result.warnings = [p for p in found if p["severity"] == WARNING]
+        return result
+
+    def _build(self, files: list[ModelFile], result: BuildResult) -> None:
         forms = self._check_forms([f for f in files if f.kind == "form"], result)
         parser = SpiffBpmnParser(validator=VALIDATOR)
         trees: dict[str, etree._Element] = {}
@@ -215,37 +237,39 @@ class ModelBuilder:
                 result.problems.append(self._from_validation(exc, model.filename, root))
             except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError) as exc:
                 result.problems.append(problem(model.filename, None, None, f"cannot read model: {exc}"))
-        if result.problems:
-            return result
-        bpmn_files = [f for f in files if f.kind == "bpmn"]
-        if not bpmn_files:
-            result.problems.append(problem(None, None, None, "no BPMN file given"))
-            return result
-        dmn_files = [f for f in files if f.kind == "dmn"]
+        parsed = not result.problems
+        bpmn_files = [f for f in files if f.kind == "bpmn" and f.filename in trees]
         index = ModelIndex()
         for model in bpmn_files:
             for lane_id, role in index.add(model.filename, trees[model.filename]):
                 result.problems.append(index.problem(
                     model.filename, lane_id,
-                    f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)"))
-        for model in bpmn_files:
-            self._build_file(parser, model, trees[model.filename], dmn_files, bpmn_files, forms, index, result)
-        result.problems = _unique(result.problems)
-        return result
+                    f"lane role {role!r} is not a role code; set cf:role (e.g. dispatcher, dept:network)", "lane-role"))
+        # The lint rules need only the XML, so they report even when SpiffWorkflow gave up on a file.
+        findings = model_lint.lint({f.filename: trees[f.filename] for f in bpmn_files}, index.roles, forms,
+                                   self.script_context)
+        if parsed and not [f for f in files if f.kind == "bpmn"]:
+            result.problems.append(problem(None, None, None, "no BPMN file given"))
+        elif parsed:
+            dmn_files = [f for f in files if f.kind == "dmn"]
+            for model in bpmn_files:
+                self._build_file(parser, model, trees[model.filename], dmn_files, bpmn_files, forms, index, result)
+        result.problems.extend(findings)
 
     def _check_forms(self, form_files: list[ModelFile], result: BuildResult) -> dict[str, bytes]:
         forms = dict(self.known_forms)
         for form in form_files:
             try:
-                schema = json.loads(form.content)
+                schema = jsonsafe.loads(form.content)  # a form nested too deep would break jsonschema
                 if not isinstance(schema, dict):
                     raise ValueError("a form must be a JSON object (a JSON Schema)")
                 Draft202012Validator.check_schema(schema)
             except (ValueError, UnicodeDecodeError) as exc:
-                result.problems.append(problem(form.filename, None, None, f"not a JSON form: {exc}"))
+                result.problems.append(problem(form.filename, None, None, f"not a JSON form: {exc}", "form-invalid"))
                 continue
             except SchemaError as exc:
-                result.problems.append(problem(form.filename, None, None, f"invalid JSON Schema: {exc.message}"))
+                result.problems.append(problem(form.filename, None, None, f"invalid JSON Schema: {exc.message}",
+                                               "form-invalid"))
                 continue
             forms[form.filename] = form.content
         return forms
@@ -254,7 +278,7 @@ class ModelBuilder:
         line = exc.line_number if isinstance(exc.line_number, int) else None
         if line is None and exc.id:
             line = _lines_by_id(root).get(exc.id)
-        message = str(exc).split("\n")[0]
+        message = str(exc).split("\n")[0].strip()
         return problem(exc.file_name or filename, exc.id or None, line, message)
 
     def _build_file(self, parser, model: ModelFile, root, dmn_files, bpmn_files, forms, index: ModelIndex,  # noqa: ANN001
@@ -262,7 +286,8 @@ class ModelBuilder:
         for element in root.iter():
             if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
                 result.problems.append(problem(model.filename, element.get("id"), element.sourceline,
-                                               f"the id {element.get('id')!r} is reserved by the engine; rename it"))
+                                               f"the id {element.get('id')!r} is reserved by the engine; rename it",
+                                               "reserved-id"))
         process_ids = [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")
                        if p.get("isExecutable", "true") == "true"]
         for process_id in process_ids:
@@ -276,10 +301,12 @@ class ModelBuilder:
                 result.problems.append(index.problem(model.filename, process_id, str(exc)))
                 continue
             for found in validate_workflow_spec(spec, subprocess_specs):
+                if found["message"].startswith("timer expression:"):
+                    continue  # the timer-expression lint rule checks these, and more
                 element = found.get("element_id")
                 result.problems.append(index.problem(_file_of(element, spec, subprocess_specs, model.filename),
-                                                     element, found["message"]))
-            task_meta, used_forms = self._task_meta(spec, subprocess_specs, forms, index, result)
+                                                     element, found["message"], "script"))
+            task_meta, used_forms = self._task_meta(spec, subprocess_specs, forms, index)
             # The version changes when anything it runs changes: its file, called processes' files, DMN, forms.
             called_files = {getattr(s, "file", None) for s in subprocess_specs.values() if s is not None}
             digest = hashlib.sha256(model.content)
@@ -305,7 +332,8 @@ class ModelBuilder:
                 content_hash=digest.hexdigest(),
             ))
 
-    def _task_meta(self, spec, subprocess_specs, forms, index: ModelIndex, result: BuildResult):  # noqa: ANN001, ANN202
+    def _task_meta(self, spec, subprocess_specs, forms, index: ModelIndex):  # noqa: ANN001, ANN202
+        """What the inbox needs of each user and manual task; model_lint reports missing roles and forms."""
         meta: dict[str, dict] = {}
         used_forms: set[str] = set()
         for task_spec, filename in _user_task_specs(spec, subprocess_specs):
@@ -313,18 +341,9 @@ class ModelBuilder:
             properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
             role = index.roles.get((filename, element)) or properties.get("role")
             role_expression = properties.get("roleExpression")
-            if role is None and not role_expression:
-                result.problems.append(index.problem(
-                    filename, element, f"task {task_spec.bpmn_name or element!r} is in no lane with a role"))
-            if role_expression:
-                result.problems.extend(index.problem(filename, element, f"roleExpression: {message}")
-                                       for message in check_source(role_expression, "eval"))
             form = properties.get(FORM_PROPERTY)
-            if form is not None:
-                if form not in forms:
-                    result.problems.append(index.problem(filename, element, f"form file {form!r} is missing"))
-                else:
-                    used_forms.add(form)
+            if form is not None and form in forms:
+                used_forms.add(form)
             meta[element] = {
                 "name": task_spec.bpmn_name or element,
                 "kind": "user" if isinstance(task_spec, UserTask) else "manual",
@@ -346,6 +365,21 @@ def _unique(problems: list[dict]) -> list[dict]:
             seen.add(key)
             unique.append(p)
     return unique
+
+
+def _without_covered(problems: list[dict]) -> list[dict]:
+    """Drop a parser message when the lint rule that covers it reported the same file (and element)."""
+    linted = {(p["file"], p["rule"], p["element_id"]) for p in problems if p["rule"] != "parse"}
+    linted_files = {(file, rule) for file, rule, _ in linted}
+    kept = []
+    for p in problems:
+        rule = next((r for prefix, r in _SPIFF_COVERED if p["rule"] == "parse" and p["message"].startswith(prefix)),
+                    None)
+        if rule is not None and ((p["file"], rule, p["element_id"]) in linted
+                                 or (p["element_id"] is None and (p["file"], rule) in linted_files)):
+            continue
+        kept.append(p)
+    return kept
 
 
 # --- storing versions ----------------------------------------------------------

@@ -9,6 +9,7 @@ from .xmlsafe import XmlLimits
 
 
 def lint_paths(paths: list[Path], settings: Settings) -> list[dict]:
+    """Every finding (errors, then warnings) for the files and directories given, linted as one deployment."""
     files: list[tuple[str, bytes]] = []
     forms_dirs: set[Path] = set()
     for path in paths:
@@ -26,4 +27,4 @@ def lint_paths(paths: list[Path], settings: Settings) -> list[dict]:
             known.update({p.name: p.read_bytes() for p in sorted(forms_dir.glob("*.json"))})
     models = definitions.to_model_files(files, settings.max_model_bytes)
     builder = definitions.ModelBuilder(known, XmlLimits(settings.max_model_bytes))
-    return builder.build(models).problems
+    return builder.build(models).findings

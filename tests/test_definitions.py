@@ -109,9 +109,9 @@ def test_missing_form_and_roleless_lane_are_pinned_to_elements(bare_engine, db):
         b'cf:role="dept:network"', b'cf:role="Network Team"')
     with pytest.raises(ModelInvalid) as err:
         bare_engine.deploy([UploadedFile("complaint_intake.bpmn", bad)], "owner")
-    problems = {(p["element_id"], p["line"]) for p in err.value.problems}
-    assert ("Task_handle", 82) in problems
-    assert ("Lane_network", 28) in problems
+    problems = {(p["element_id"], p["line"], p["rule"], p["severity"]) for p in err.value.problems}
+    assert ("Task_handle", 82, "form-missing", "error") in problems
+    assert ("Lane_network", 28, "lane-role", "error") in problems
     messages = " ".join(p["message"] for p in err.value.problems)
     assert "nowhere.json" in messages and "Network Team" in messages
     assert stored(db) == (0, 0)
@@ -123,6 +123,7 @@ def test_dangerous_script_is_rejected_before_anything_runs(bare_engine, db):  # 
         bare_engine.deploy([UploadedFile("complaint_intake.bpmn", evil)], "owner")
     assert err.value.problems[0]["element_id"] == "Task_register"
     assert err.value.problems[0]["line"] == 35
+    assert err.value.problems[0]["rule"] == "script"
     dunder = INTAKE.replace(b"received_at = now()", b"received_at = now().__class__")
     with pytest.raises(ModelInvalid):
         bare_engine.deploy([UploadedFile("complaint_intake.bpmn", dunder)], "owner")
