@@ -140,6 +140,7 @@ EVENTS = {
     "case_suspended": _l("Case suspended"),
     "case_resumed": _l("Case resumed"),
     "case_linked": _l("Linked case opened"),
+    "case_migrated": _l("Moved to another process version"),
     "task_ready": _l("Task opened"),
     "task_completed": _l("Completed"),
     "task_claimed": _l("Claimed"),
