@@ -13,9 +13,9 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from . import audit, clock
+from . import audit, case_facts, clock
 from .case_sync import CaseSync, case_data, clear_indexes, sync_clocks, tier_of
 from .errors import Conflict, NotFound
 from .models import ProcessDefinition, ProcessInstance
@@ -48,7 +48,8 @@ class CaseRunner:
         return instance
 
     def definition(self, session: Session, instance: ProcessInstance) -> ProcessDefinition:
-        return session.get(ProcessDefinition, instance.definition_id)
+        # spec_json (100 KB and more) is read only when the spec cache misses, not on every operation.
+        return session.get(ProcessDefinition, instance.definition_id, options=[defer(ProcessDefinition.spec_json)])
 
     def spec_for(self, definition: ProcessDefinition) -> tuple[Any, dict]:
         return self.specs.get(definition.id, lambda: definition.spec_json)
@@ -102,6 +103,7 @@ class CaseRunner:
                          business_key=instance.business_key)
         session.flush()
         sync_clocks(session, instance.id, data)
+        case_facts.sync(session, instance, definition.process_id, data)  # the reporting row (reports)
         if instance.status in ("completed", "cancelled"):
             clear_indexes(session, instance.id)
         else:
