@@ -30,11 +30,18 @@ def case_roles(session: Session, instance_id: int) -> set[str]:
 
 
 def may_view_case(session: Session, viewer: Viewer, number: str) -> bool:
-    """True when ``viewer`` may open case ``number``; NotFound when there is no such case."""
+    """True when ``viewer`` may open case ``number``; NotFound when there is no such case.
+
+    Only a viewer who may open every case learns that a number does not exist: case numbers are
+    sequential, so anyone else gets False (403) for an unknown number, as for another's case.
+    """
+    reads_all = viewer.sees_all_queues or viewer.has_role(*CASE_READER_ROLES)
     instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == number))
     if instance_id is None:
+        if not reads_all:
+            return False
         raise NotFound(f"case {number} not found")
-    if viewer.sees_all_queues or viewer.has_role(*CASE_READER_ROLES):
+    if reads_all:
         return True
     if viewer.roles & case_roles(session, instance_id):
         return True

@@ -42,6 +42,16 @@ class PayloadTooLarge(EngineError):
     status, code = 413, "payload_too_large"
 
 
+class TooManyRequests(EngineError):
+    """Too many failed sign-ins; ``retry_after`` seconds until the next attempt is heard."""
+
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(EngineError):
     """Input that is well-formed but wrong: 422 with per-field messages."""
 

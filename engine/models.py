@@ -326,3 +326,21 @@ class SlaPolicyOverride(Base):
     amount: Mapped[float] = mapped_column(Float)
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- sign-in rate limiting ------------------------------------------------------------------
+
+
+class LoginFailure(Base):
+    """One failed sign-in; kept for the throttle window only (engine/login_throttle.py)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username_at", "username", "at"),
+        Index("ix_login_failures_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

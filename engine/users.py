@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import clock, login_throttle
 from .db import Database
 from .errors import Conflict, NotFound, ValidationFailed
 from .models import ApiToken, User, UserRole
@@ -179,6 +179,21 @@ def set_password(session: Session, username: str, password: str) -> None:
 
 def roles_of(session: Session, user_id: int) -> frozenset[str]:
     return frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user_id)))
+
+
+def sign_in(db: Database, username: str, password: str, client: str,
+            limits: login_throttle.ThrottleLimits | None = None) -> Viewer | None:
+    """``authenticate`` behind the sign-in rate limit: raises TooManyRequests while it holds."""
+    limits = limits or login_throttle.ThrottleLimits()
+    with db.read() as session:
+        login_throttle.check(session, username, client, clock.now(), limits)
+    viewer = authenticate(db, username, password)
+    with db.write() as session:
+        if viewer is None:
+            login_throttle.record_failure(session, username, client, clock.now(), limits)
+        else:
+            login_throttle.record_success(session, username, client)
+    return viewer
 
 
 def authenticate(db: Database, username: str, password: str) -> Viewer | None:

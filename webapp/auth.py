@@ -66,3 +66,9 @@ def current_viewer() -> Viewer:
     if viewer is None:
         raise Unauthorized("authentication required")
     return viewer
+
+
+def client_address() -> str:
+    """The address sign-in limits count per. Behind a reverse proxy this is the proxy's own address
+    unless the app is wrapped in werkzeug's ProxyFix (docs/DEPLOY.md), so set that up there."""
+    return (request.remote_addr or "unknown")[:64]

@@ -13,7 +13,7 @@ import logging
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from engine.errors import EngineError, Unauthorized
+from engine.errors import EngineError, TooManyRequests, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ def _handle_engine_error(error: EngineError) -> Response:
     response.status_code = error.status
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="complaintflow"'
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 

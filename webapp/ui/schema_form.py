@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
+from engine import jsonsafe
+
 from .i18n import CODED_FIELDS, label
 
 TEXTAREA_FROM = 200
@@ -194,8 +196,8 @@ def parse(schema: dict | None, form, timezone: str = "Asia/Shanghai") -> dict:  
             data[name] = [line.strip() for line in text.splitlines() if line.strip()]
         elif item.widget == "json":
             try:
-                data[name] = json.loads(text)
-            except ValueError:
+                data[name] = jsonsafe.loads(text)
+            except ValueError:  # also TooDeep: kept as text, and the form's schema refuses it
                 data[name] = text
         elif item.widget == "datetime":
             try:

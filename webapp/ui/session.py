@@ -10,8 +10,10 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_babel import gettext as _
 
 from engine import directory, users
+from engine.errors import TooManyRequests
 from engine.viewer import Viewer
 
+from ..auth import client_address
 from . import ui
 from .i18n import LANGUAGES, SESSION_KEY
 
@@ -82,7 +84,13 @@ def login_submit() -> object:
     username = (request.form.get("username") or "").strip()[:64]
     password = request.form.get("password") or ""
     target = request.form.get("next") or ""
-    found = users.authenticate(_db(), username, password) if username and password else None
+    try:
+        found = users.sign_in(_db(), username, password, client_address()) if username and password else None
+    except TooManyRequests as refused:
+        error = _("Too many failed sign-ins. Try again in %(minutes)s minutes.",
+                  minutes=max(1, round(refused.retry_after / 60)))
+        page = render_template("login.html", next=target, username=username, error=error)
+        return page, 429, {"Retry-After": str(refused.retry_after)}
     if found is None:
         error = _("Wrong user name or password.")
         return render_template("login.html", next=target, username=username, error=error), 401
