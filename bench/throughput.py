@@ -3,8 +3,10 @@ beside the same process run by SpiffWorkflow alone in one process.
 
     .venv/bin/python bench/throughput.py [--cases 300] [--clients 4] [--databases sqlite,postgres] [--record]
 
-The server is `complaintflow serve` in its own process; the clients are threads in this one, each
-with a keep-alive connection. PostgreSQL uses the database `complaintflow_bench` (created if missing)
+The server is `complaintflow serve --workers 1` (one gunicorn worker; bench/lifecycle.py compares worker
+counts) in its own process; the clients are threads in this one, each with a keep-alive connection.
+Completions are the first two user tasks of `processes/`: first contact (intake, not solved) and the
+dispatcher's audit. PostgreSQL uses the database `complaintflow_bench` (created if missing)
 on BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres). --record writes the
 table into docs/PERFORMANCE.md.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -34,11 +37,20 @@ from engine.migrate import upgrade  # noqa: E402
 from engine.users import create_user  # noqa: E402
 
 COMPLAINT = {
-    "phone": "13800138000", "customer_name": "压测用户", "star_level": 3, "svip": False, "channel": "10010",
+    "customer_name": "压测用户", "star_level": 3, "svip": False, "channel": "10010",
     "business_line": "mobile", "category": "mobile_data", "region": "urban", "city": "北京",
     "description": "基准测试", "request": "无",
 }
 USERS = {"intake": "intake", "dispatcher": "dispatcher", "network": "dept:network"}
+# (user, form data) of the two tasks completed, in order.
+COMPLETIONS = (("intake", {"first_contact_solved": False}),
+               ("dispatcher", {"departments": ["network"], "dispatch_note": "bench"}))
+_phones = itertools.count(1)
+
+
+def complaint() -> dict:
+    """A new phone number each time: the same number twice within 30 days is a repeat (an upgrade)."""
+    return {**COMPLAINT, "phone": f"138{next(_phones):08d}"}
 
 
 def free_port() -> int:
@@ -83,10 +95,19 @@ class Client:
         headers = {"Content-Type": "application/json"}
         if user:
             headers["Authorization"] = f"Bearer {self.token[user]}"
-        conn = self._conn()
-        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        response = conn.getresponse()
-        payload = response.read()
+        for attempt in range(2):
+            conn = self._conn()
+            try:
+                conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                break
+            except (ConnectionError, http.client.RemoteDisconnected):
+                # gunicorn closes a keep-alive connection idle for 5 s: reconnect once.
+                conn.close()
+                del self.local.conn
+                if attempt:
+                    raise
         return response.status, json.loads(payload) if payload else {}
 
     def login(self) -> None:
@@ -102,7 +123,8 @@ def start_server(url: str) -> tuple[subprocess.Popen, int]:
     env = {**os.environ, "DATABASE_URL": url, "COMPLAINTFLOW_SCHEDULER_INTERVAL": "3600"}
     env.pop("COMPLAINTFLOW_DEMO", None)
     server = subprocess.Popen(
-        [sys.executable, "-c", "from complaintflow.cli import main; main()", "serve", "--port", str(port)],
+        [sys.executable, "-c", "from complaintflow.cli import main; main()", "serve", "--port", str(port),
+         "--workers", "1"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     for _ in range(200):
@@ -135,11 +157,10 @@ def bench_http(kind: str, cases: int, clients: int) -> dict:
             [sys.executable, "-c", "from complaintflow.cli import main; main()", "deploy"],
             env={**os.environ, "DATABASE_URL": url}, cwd=ROOT, capture_output=True, text=True, check=True)
         assert "complaint_intake" in deploy.stdout, deploy.stdout
-        starts = timed(clients, list(range(cases)),
-                       lambda _: client.call("POST", "/api/v1/complaints", COMPLAINT, "intake")[0])
+        starts = timed(clients, [complaint() for _ in range(cases)],
+                       lambda body: client.call("POST", "/api/v1/complaints", body, "intake")[0])
         completions = []
-        for user, data in (("dispatcher", {"department": "network", "dispatch_note": "bench"}),
-                           ("network", {"resolution": "done", "resolved": True})):
+        for user, data in COMPLETIONS:
             ids = []
             while True:
                 status, page = client.call("GET", f"/api/v1/tasks?page_size=200&page={len(ids) // 200 + 1}",
@@ -157,42 +178,18 @@ def bench_http(kind: str, cases: int, clients: int) -> dict:
 
 
 def bench_spiff_alone(cases: int) -> dict:
-    """The same diagram and restricted scripts, run by SpiffWorkflow in memory: no HTTP, no database."""
-    from SpiffWorkflow.bpmn import BpmnWorkflow
-    from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-    from SpiffWorkflow.util.task import TaskState
+    """The same models and restricted scripts, run by SpiffWorkflow in memory: no HTTP, no database."""
+    from bench.lifecycle import STEPS, spiff_complete, spiff_models, spiff_start
 
-    from engine.calendar import WorkCalendar
-    from engine.holidays import chinesecalendar_days
-    from engine.scripting import RestrictedScriptEngine, ScriptContext
-
-    exceptions = {day: kind for year in (2025, 2026) for day, kind, _ in chinesecalendar_days(year)}
-    calendar = WorkCalendar(exceptions, {2025, 2026})
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_file(str(ROOT / "processes" / "complaint_intake.bpmn"))
-    spec = parser.get_spec("complaint_intake")
-    engine = RestrictedScriptEngine(ScriptContext(now=lambda: datetime.now(UTC), calendar=lambda: calendar,
-                                                 sla_lookup=lambda policy: {}))
-    workflows = []
+    spec, subprocess_specs, engine = spiff_models()
     started = time.perf_counter()
-    for _ in range(cases):
-        workflow = BpmnWorkflow(spec, script_engine=engine)
-        workflow.task_tree.data.update(COMPLAINT)
-        for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(COMPLAINT)
-        workflow.do_engine_steps()
-        workflows.append(workflow)
+    workflows = [spiff_start(spec, subprocess_specs, engine, n) for n in range(cases)]
     starts = cases / (time.perf_counter() - started)
     started = time.perf_counter()
-    done = 0
-    for form in ({"department": "network", "dispatch_note": "bench"}, {"resolution": "done", "resolved": True}):
+    for _, bpmn_id, form in STEPS[:len(COMPLETIONS)]:
         for workflow in workflows:
-            task = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual][0]
-            task.set_data(**form)
-            task.run()
-            workflow.do_engine_steps()
-            done += 1
-    return {"starts": starts, "completions": done / (time.perf_counter() - started)}
+            spiff_complete(workflow, bpmn_id, form)
+    return {"starts": starts, "completions": cases * len(COMPLETIONS) / (time.perf_counter() - started)}
 
 
 def machine() -> str:
@@ -207,11 +204,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
 
 
-def render(results: dict, cases: int, clients: int) -> str:
+def render(results: dict, cases: int, clients: int, load: str = "") -> str:
     lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}.",
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}" + (f"; load average at the start {load}." if load
+                                                                   else "."),
         f"{cases} complaints (`processes/complaint_intake.bpmn`), {clients} client threads, "
-        "keep-alive HTTP to `complaintflow serve` on 127.0.0.1; each completion is one of the two user tasks.",
+        "keep-alive HTTP to `complaintflow serve --workers 1` (gunicorn) on 127.0.0.1; each completion is one of "
+        "the first two user tasks (first contact, audit and dispatch).",
         "",
         "| run | complaints started / s | task completions / s |",
         "|---|---:|---:|",
@@ -239,11 +238,12 @@ def main() -> None:
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     results = {}
+    load = " / ".join(f"{n:.2f}" for n in os.getloadavg())
     for kind in args.databases.split(","):
         results[f"HTTP API, {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}"] = bench_http(kind, args.cases,
                                                                                           args.clients)
     results["SpiffWorkflow alone, in memory, 1 thread"] = bench_spiff_alone(args.cases)
-    table = render(results, args.cases, args.clients)
+    table = render(results, args.cases, args.clients, load)
     print(table)
     if args.record:
         record(table)

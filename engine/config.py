@@ -12,6 +12,20 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _whole(name: str, default: int, minimum: int = 0) -> int:
+    """An integer setting; a bad value is refused with the variable's name."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
 def default_database_url() -> str:
     instance_dir = PROJECT_ROOT / "instance"
     return f"sqlite:///{instance_dir / 'complaintflow.db'}"
@@ -34,6 +48,14 @@ class Settings:
     scheduler_interval_seconds: float = 1.0
     token_ttl_hours: int = 12
     secret_key: str = ""
+    # `serve`: gunicorn worker processes (None: 1 on SQLite, one per CPU on PostgreSQL) and threads in each.
+    web_workers: int | None = None
+    web_threads: int = 4
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+    proxy_hops: int = 0
+    # SQLAlchemy connection pool per process (PostgreSQL): kept open, and extra under load.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,5 +67,10 @@ class Settings:
             processes_dir=Path(os.environ.get("COMPLAINTFLOW_PROCESSES_DIR", PROJECT_ROOT / "processes")),
             forms_dir=Path(os.environ.get("COMPLAINTFLOW_FORMS_DIR", PROJECT_ROOT / "forms")),
             scheduler_interval_seconds=float(os.environ.get("COMPLAINTFLOW_SCHEDULER_INTERVAL", "1.0")),
-            secret_key=os.environ.get("SECRET_KEY", ""),
+            secret_key=os.environ.get("COMPLAINTFLOW_SECRET_KEY") or os.environ.get("SECRET_KEY", ""),
+            web_workers=_whole("COMPLAINTFLOW_WORKERS", 0, 0) or None,
+            web_threads=_whole("COMPLAINTFLOW_THREADS", 4, 1),
+            proxy_hops=_whole("COMPLAINTFLOW_PROXY_HOPS", 0, 0),
+            db_pool_size=_whole("COMPLAINTFLOW_DB_POOL_SIZE", 10, 1),
+            db_max_overflow=_whole("COMPLAINTFLOW_DB_MAX_OVERFLOW", 20, 0),
         )

@@ -166,12 +166,19 @@ class CalendarCache:
         self._key: tuple | None = None
         self._calendar: WorkCalendar | None = None
 
-    def get(self, db: Database) -> WorkCalendar:
-        with self._lock, db.read() as session:
-            key = (db.url, *_fingerprint(session))
-            if self._calendar is None or key != self._key:
-                self._calendar, self._key = load_calendar(session), key
-            return self._calendar
+    def get(self, db: Database, session: Session | None = None) -> WorkCalendar:
+        """``session``: check in the caller's open transaction instead of a read transaction of its own."""
+        if session is not None:
+            with self._lock:
+                return self._current(db.url, session)
+        with self._lock, db.read() as own:
+            return self._current(db.url, own)
+
+    def _current(self, url: str, session: Session) -> WorkCalendar:
+        key = (url, *_fingerprint(session))
+        if self._calendar is None or key != self._key:
+            self._calendar, self._key = load_calendar(session), key
+        return self._calendar
 
     def invalidate(self) -> None:
         with self._lock:

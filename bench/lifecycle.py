@@ -1,0 +1,374 @@
+"""Full complaint lifecycles per second: through the HTTP API with gunicorn 1, 2 and 4 workers on
+PostgreSQL, beside SpiffWorkflow alone running the same models in one process.
+
+    .venv/bin/python bench/lifecycle.py [--lifecycles 200] [--workers 1,2,4] [--clients-per-worker 3] [--record]
+
+A lifecycle is the path of tests/scenarios/test_dispatch.py: an intake agent records a complaint and
+cannot solve it at first contact, the dispatcher audits and dispatches it to the network department,
+the network department handles it, the dispatcher approves the result, the intake agent replies and
+calls the customer back, and the case is archived. Through HTTP each user finds the task in their inbox
+(`GET /api/v1/tasks?q=<number>`) and completes it: 13 requests per lifecycle, each as the right user.
+
+The server is `complaintflow serve --workers N` (gunicorn) on PostgreSQL; the clients are threads in
+this process, each with a keep-alive connection and a stream of lifecycles of its own. The database is
+`complaintflow_bench` on BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres),
+dropped and created afresh for each run. "SpiffWorkflow alone" runs the same BPMN, DMN and restricted
+scripts in memory, one thread, with service tasks (SMS, linked cases) answered by a stub.
+
+--record writes the table between <!-- lifecycle:begin --> and <!-- lifecycle:end --> in docs/PERFORMANCE.md.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.throughput import free_port, machine, record  # noqa: E402
+
+COMPLAINT = {
+    "customer_name": "压测用户", "star_level": 3, "svip": False, "channel": "10010", "business_line": "mobile",
+    "category": "mobile_data", "region": "urban", "city": "北京", "description": "家里手机上网很慢，经常断线",
+    "request": "尽快修复网络",
+}
+# (user, task element, form data): the dispatch path of tests/scenarios/test_dispatch.py.
+STEPS: tuple[tuple[str, str, dict], ...] = (
+    ("intake", "Task_intake_first_contact", {"first_contact_solved": False}),
+    ("dispatcher", "Task_dispatch_audit", {"departments": ["network"], "dispatch_note": "请核查处理"}),
+    ("network", "Task_dispatch_handle", {"handle_action": "handled", "handle_note": "已核查处理完毕",
+                                         "problem_solved": True}),
+    ("dispatcher", "Task_dispatch_review", {"approved": True, "review_note": "处理到位"}),
+    ("intake", "Task_dispatch_reply", {"reply_content": "基站已扩容，网络恢复正常", "reply_method": "电话"}),
+    ("intake", "Task_dispatch_callback", {"satisfaction": "满意", "resolved": True, "callback_note": "电话回访"}),
+)
+USERS = {"intake": "intake", "dispatcher": "dispatcher", "network": "dept:network"}
+PASSWORD = "bench-password"
+REQUESTS_PER_LIFECYCLE = 1 + 2 * len(STEPS)
+BENCH_DB = "complaintflow_bench"
+
+# call(method, path, body, user) -> (status, json body)
+Call = Callable[[str, str, Any, str | None], tuple[int, Any]]
+
+_phones = itertools.count(1)
+_phones_lock = threading.Lock()
+
+
+def complaint() -> dict:
+    """A complaint from a new phone number each time: the same number twice would be a repeat (upgrade)."""
+    with _phones_lock:
+        n = next(_phones)
+    return {**COMPLAINT, "phone": f"139{n:08d}"}
+
+
+def lifecycle(call: Call) -> str:
+    """One complaint from intake to archive through the API; returns its number."""
+    status, case = call("POST", "/api/v1/complaints", complaint(), "intake")
+    assert status == 201, (status, case)
+    number = case["number"]
+    for user, bpmn_id, data in STEPS:
+        status, page = call("GET", f"/api/v1/tasks?q={number}&page_size=20", None, user)
+        assert status == 200, (status, page)
+        found = [t["id"] for t in page["items"] if t["complaint_number"] == number and t["bpmn_id"] == bpmn_id]
+        assert len(found) == 1, (number, user, bpmn_id, page)
+        status, body = call("POST", f"/api/v1/tasks/{found[0]}/complete", {"data": data}, user)
+        assert status == 200, (status, body)
+    assert body["case"]["status"] == "completed", body["case"]["status"]
+    return number
+
+
+# -- the database -----------------------------------------------------------------------------------
+
+
+def admin_url() -> str:
+    return os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def bench_url() -> str:
+    return admin_url().rsplit("/", 1)[0] + f"/{BENCH_DB}"
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url().replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def prepare_database(url: str) -> None:
+    """Schema, holidays, the three users and every process in processes/, on a fresh database."""
+    from engine import holidays
+    from engine.config import Settings
+    from engine.db import Database
+    from engine.migrate import upgrade
+    from engine.service import ComplaintEngine
+    from engine.users import create_user
+
+    if url.startswith("postgresql"):
+        _admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        _admin(f"CREATE DATABASE {BENCH_DB}")
+    db = Database(url)
+    upgrade(db)
+    with db.write() as session:
+        holidays.seed_from_chinesecalendar(session)  # every year the package knows
+        for username, role in USERS.items():
+            create_user(session, username, PASSWORD, [role])
+    ComplaintEngine(db, Settings(database_url=url)).deploy_directory("bench")
+    db.dispose()
+
+
+def drop_database() -> None:
+    _admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+# -- HTTP ---------------------------------------------------------------------------------------------
+
+
+class HttpClient:
+    """One keep-alive connection per thread; bearer tokens per user."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.local = threading.local()
+        self.tokens: dict[str, str] = {}
+
+    def call(self, method: str, path: str, body: Any = None, user: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if user:
+            headers["Authorization"] = f"Bearer {self.tokens[user]}"
+        payload = json.dumps(body) if body is not None else None
+        for attempt in range(2):
+            conn = getattr(self.local, "conn", None)
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            try:
+                conn.request(method, path, body=payload, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                break
+            except (ConnectionError, http.client.RemoteDisconnected):
+                # The server closed an idle keep-alive connection: reconnect once.
+                conn.close()
+                self.local.conn = None
+                if attempt:
+                    raise
+        return response.status, json.loads(data) if data else None
+
+    def login(self) -> None:
+        for username in USERS:
+            status, body = self.call("POST", "/api/v1/auth/token", {"username": username, "password": PASSWORD})
+            assert status == 200, body
+            self.tokens[username] = body["token"]
+
+
+def start_server(url: str, workers: int, threads: int | None = None) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "COMPLAINTFLOW_SECRET_KEY": "bench-only-secret"}
+    for name in ("COMPLAINTFLOW_DEMO", "COMPLAINTFLOW_TEST_CLOCK", "COMPLAINTFLOW_WORKERS"):
+        env.pop(name, None)
+    command = [sys.executable, "-c", "from complaintflow.cli import main; main()", "serve", "--port", str(port),
+               "--workers", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return server, port
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def run_clients(call: Call, lifecycles: int, clients: int) -> float:
+    """Lifecycles per second with ``clients`` threads sharing the work."""
+    lifecycle(call)  # warm-up: caches, connections, first parse of the specs in a worker
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda _: lifecycle(call), range(lifecycles)))
+    return lifecycles / (time.perf_counter() - started)
+
+
+def bench_http(workers: int, lifecycles: int, clients: int, threads: int | None = None) -> dict:
+    url = bench_url()
+    prepare_database(url)
+    server, port = start_server(url, workers, threads)
+    try:
+        client = HttpClient(port)
+        client.login()
+        # Each worker warms up on its own; a few lifecycles per worker before the clock starts.
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(lambda _: lifecycle(client.call), range(2 * workers)))
+        rate = run_clients(client.call, lifecycles, clients)
+    finally:
+        stop_server(server)
+        drop_database()
+    return {"lifecycles": rate, "requests": rate * REQUESTS_PER_LIFECYCLE}
+
+
+# -- SpiffWorkflow alone -------------------------------------------------------------------------------
+
+
+class _StubConnectors:
+    """Service tasks answered in memory: an SMS gets an outbox id, a linked case a number."""
+
+    def __init__(self) -> None:
+        self.sent = itertools.count(1)
+
+    def call(self, name: str, params: dict) -> dict:
+        if name == "sms.send":
+            return {"outbox_id": next(self.sent)}
+        return {"number": f"UP{next(self.sent):08d}"}
+
+
+def spiff_models():  # noqa: ANN201
+    """(intake spec, subprocess specs, script engine): what the server runs, built the way it builds them."""
+    from engine import definitions
+    from engine.calendar import WorkCalendar
+    from engine.connectors import CaseScriptEngine
+    from engine.holidays import chinesecalendar_days, chinesecalendar_years
+    from engine.scripting import ScriptContext
+    from engine.workflow_state import spec_from_json
+    from engine.xmlsafe import XmlLimits
+
+    years = chinesecalendar_years()
+    exceptions = {day: kind for year in years for day, kind, _ in chinesecalendar_days(year)}
+    calendar = WorkCalendar(exceptions, set(years))
+    files = definitions.directory_files(ROOT / "processes", ROOT / "forms")
+    models = definitions.to_model_files(files, 2 * 1024 * 1024)
+    forms = {name: content for name, content in files if name.endswith(".json")}
+    built = definitions.ModelBuilder(forms, XmlLimits(2 * 1024 * 1024)).build(models)
+    assert not built.problems, built.problems
+    spec, subprocess_specs = spec_from_json(next(p.spec_json for p in built.processes
+                                                 if p.process_id == "complaint_intake"))
+    engine = CaseScriptEngine(_StubConnectors(), context=ScriptContext(
+        now=lambda: datetime.now(UTC), calendar=lambda: calendar, sla_lookup=lambda policy: {}))
+    return spec, subprocess_specs, engine
+
+
+def spiff_start(spec, subprocess_specs, engine, n: int):  # noqa: ANN001, ANN201
+    """A new complaint run to its first user task, with the data the service would give it."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.complaints import validate_complaint
+
+    data = {**validate_complaint(complaint()), "complaint_number": f"TS{n:012d}", "repeat_of": [],
+            "repeat_count": 0}
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+    workflow.task_tree.data.update(data)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    workflow.do_engine_steps()
+    return workflow
+
+
+def spiff_complete(workflow, bpmn_id: str, form: dict) -> None:  # noqa: ANN001
+    """Complete the ready task ``bpmn_id`` with ``form`` as the service does, then run the engine."""
+    from SpiffWorkflow.util.task import TaskState
+
+    task = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id == bpmn_id)
+    variable = getattr(task.task_spec, "variable", None)
+    task.set_data(**({variable: form} if variable else form))
+    task.run()
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def spiff_alone(lifecycles: int) -> dict:
+    """The same models (intake calling dispatch, the SLA DMN, restricted scripts) run by SpiffWorkflow."""
+    spec, subprocess_specs, engine = spiff_models()
+
+    def one(n: int) -> None:
+        workflow = spiff_start(spec, subprocess_specs, engine, n)
+        for _, bpmn_id, form in STEPS:
+            spiff_complete(workflow, bpmn_id, form)
+        assert workflow.completed, f"lifecycle {n} did not reach the end"
+
+    one(0)
+    started = time.perf_counter()
+    for n in range(1, lifecycles + 1):
+        one(n)
+    rate = lifecycles / (time.perf_counter() - started)
+    return {"lifecycles": rate, "requests": None}
+
+
+# -- the report ------------------------------------------------------------------------------------------
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
+def render(results: dict[str, dict], args: argparse.Namespace, loads: dict[str, str]) -> str:
+    alone = results.get("SpiffWorkflow alone, in memory, 1 thread", {}).get("lifecycles")
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}, PostgreSQL on the same machine.",
+        f"Command: `.venv/bin/python bench/lifecycle.py --lifecycles {args.lifecycles} --workers {args.workers} "
+        f"--clients-per-worker {args.clients_per_worker}{' --record' if args.record else ''}`.",
+        f"{args.lifecycles} lifecycles per run (start, then 6 user tasks as intake, dispatcher and the network "
+        f"department; {REQUESTS_PER_LIFECYCLE} requests each, inbox look-ups included); the load average "
+        "(1 / 5 / 15 min) is read just before each run.",
+        "",
+        "| run | lifecycles / s | requests / s | engine alone is this many times faster | load average |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, figures in results.items():
+        requests = f"{figures['requests']:.1f}" if figures["requests"] is not None else "-"
+        ratio = f"{alone / figures['lifecycles']:.2f}" if alone and figures["requests"] is not None else "-"
+        lines.append(f"| {name} | {figures['lifecycles']:.1f} | {requests} | {ratio} | {loads[name]} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lifecycles", type=int, default=200)
+    parser.add_argument("--workers", default="1,2,4", help="gunicorn worker counts, comma-separated")
+    parser.add_argument("--clients-per-worker", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (serve's default)")
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, dict] = {}
+    loads: dict[str, str] = {}
+    for workers in (int(w) for w in args.workers.split(",")):
+        name = f"HTTP API, gunicorn {workers} worker{'s' if workers > 1 else ''}, PostgreSQL"
+        loads[name] = load_average()
+        results[name] = bench_http(workers, args.lifecycles, workers * args.clients_per_worker, args.threads)
+        print(f"{name}: {results[name]['lifecycles']:.1f} lifecycles/s", flush=True)
+    name = "SpiffWorkflow alone, in memory, 1 thread"
+    loads[name] = load_average()
+    results[name] = spiff_alone(args.lifecycles)
+    table = render(results, args, loads)
+    print(table)
+    if args.record:
+        record(table, "lifecycle")
+
+
+if __name__ == "__main__":
+    main()
