@@ -13,8 +13,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from jsonschema import Draft202012Validator
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -23,7 +25,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, case_access, clock, definitions, desk, repeats, sla, sla_policies, task_queries, workspace
+from . import (
+    audit,
+    camunda_import,
+    case_access,
+    clock,
+    definitions,
+    desk,
+    repeats,
+    sla,
+    sla_policies,
+    task_queries,
+    workspace,
+)
+from . import versions as model_versions
 from .case_sync import case_data, find_task, waiting_message
 from .complaints import COMPLAINT_PROCESS, NUMBER_PREFIXES, next_number, validate_complaint
 from .config import Settings
@@ -49,6 +64,7 @@ from .viewer import SYSTEM, Viewer
 from .xmlsafe import XmlLimits
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,7 +97,7 @@ class ComplaintEngine:
 
     def _script_engine(self, session: Session, instance: ProcessInstance) -> CaseScriptEngine:
         # Loaded here, outside any script's time limit, so a script never waits on the database.
-        calendar = self.calendars.get(self.db)
+        calendar = self.calendars.get(self.db, session)  # checked in the operation's own transaction
         overrides = sla_policies.lookup(session)
         context = ScriptContext(now=clock.now, calendar=lambda: calendar,
                                 sla_lookup=lambda policy: overrides.get(policy, {}))
@@ -94,7 +110,7 @@ class ComplaintEngine:
         models = definitions.to_model_files(((f.filename, f.content) for f in files), self.settings.max_model_bytes)
         with self.db.read() as session:
             forms = definitions.known_forms(session, None)
-        return self._builder(forms).build(models).problems
+        return self._builder(forms).build(models).findings  # errors, then warnings (severity)
 
     def deploy(self, files: list[UploadedFile], actor: str, source: str = "upload") -> dict:
         models = definitions.to_model_files(((f.filename, f.content) for f in files), self.settings.max_model_bytes)
@@ -105,7 +121,7 @@ class ComplaintEngine:
                 raise ModelInvalid(f"{len(built.problems)} problem(s) in the model", built.problems)
             result = definitions.store(session, built, models, actor, source)
             audit.record(session, "deployed", actor, data=result)
-            return result
+            return {**result, "warnings": built.warnings}
 
     def validate_changes(self, changes: list[UploadedFile]) -> list[dict]:
         """Problems of the working set (every deployed file, newest content) with ``changes`` applied."""
@@ -144,28 +160,79 @@ class ComplaintEngine:
                 for d in rows
             ]
 
+    # -- import ---------------------------------------------------------------------------
+
+    def import_models(self, files: list[UploadedFile], actor: str, role_map: dict[str, str] | None = None,
+                      deploy: bool = False) -> dict:
+        """Diagrams from Camunda Modeler or bpmn.io: convert (engine.camunda_import), check them with the
+        working set, and deploy them when asked and nothing blocks. Nothing is stored unless deployed.
+
+        Returns {report, problems, deployed (the deploy result or None), files: [{filename, content}]}.
+        """
+        with self.db.read() as session:
+            forms = definitions.known_forms(session, None)
+            processes = session.scalars(select(ProcessDefinition.process_id).distinct()).all()
+        conversion = camunda_import.convert(
+            [(f.filename, f.content) for f in files], role_map, known_forms=forms, known_processes=processes,
+            limits=XmlLimits(self.settings.max_model_bytes))
+        converted = [UploadedFile(name, content) for name, content in conversion.files]
+        problems = list(conversion.problems)
+        deployed = None
+        if not any(definitions.classify(f.filename) == "bpmn" for f in converted):
+            problems.append(definitions.problem(None, None, None, "no BPMN diagram could be imported"))
+        elif deploy and not problems:
+            try:
+                deployed = self.deploy_changes(converted, actor, source="import")
+            except ModelInvalid as exc:
+                problems = exc.problems
+        else:
+            problems += self.validate_changes(converted)
+        return {
+            "report": conversion.report,
+            "problems": camunda_import.locate(problems, conversion.files),
+            "deployed": deployed,
+            "files": [{"filename": name, "content": content.decode("utf-8", "replace")}
+                      for name, content in conversion.files],
+        }
+
     # -- starting cases ------------------------------------------------------------------
 
     def start_complaint(self, data: dict, actor: str) -> dict:
         clean = validate_complaint(data)
-        number = self._guarded(None, lambda: self._start(COMPLAINT_PROCESS, clean, actor, None, find_repeats=True))
-        return self.get_case(number, SYSTEM)
+        return self._guarded(None, lambda: self._start_viewed(COMPLAINT_PROCESS, clean, actor, None,
+                                                              find_repeats=True))
 
     def start(self, process_id: str, data: dict, actor: str, business_key: str | None = None) -> dict:
-        number = self._guarded(business_key, lambda: self._start(process_id, data, actor, business_key))
-        return self.get_case(number, SYSTEM)
+        return self._guarded(business_key, lambda: self._start_viewed(process_id, data, actor, business_key))
 
-    def _start(self, process_id: str, data: dict, actor: str, business_key: str | None,
-               message: tuple[str, dict] | None = None, find_repeats: bool = False) -> str:
+    def _start_viewed(self, process_id: str, data: dict, actor: str, business_key: str | None,
+                      find_repeats: bool = False) -> dict:
+        """Start a case and return its view, built in the same transaction from the workflow just run."""
         with self.db.write() as session:
             if find_repeats:
-                earlier = repeats.earlier_cases(session, data.get("phone"), data.get("category"), clock.now())
-                data = {**data, "repeat_of": [c["number"] for c in earlier], "repeat_count": len(earlier)}
+                data = self._with_repeats(session, data)
+            instance, workflow, definition = self._start_case(session, process_id, data, actor, business_key)
+            return self._case_view(session, instance, workflow, definition, SYSTEM)
+
+    def _start(self, process_id: str, data: dict, actor: str, business_key: str | None,
+               message: tuple[str, dict] | None = None) -> str:
+        with self.db.write() as session:
             return self._start_in_session(session, process_id, data, actor, business_key, message)
+
+    @staticmethod
+    def _with_repeats(session: Session, data: dict) -> dict:
+        earlier = repeats.earlier_cases(session, data.get("phone"), data.get("category"), clock.now())
+        return {**data, "repeat_of": [c["number"] for c in earlier], "repeat_count": len(earlier)}
 
     def _start_in_session(self, session: Session, process_id: str, data: dict, actor: str,
                           business_key: str | None, message: tuple[str, dict] | None = None,
                           original: ProcessInstance | None = None) -> str:
+        instance, _, _ = self._start_case(session, process_id, data, actor, business_key, message, original)
+        return instance.business_key
+
+    def _start_case(self, session: Session, process_id: str, data: dict, actor: str, business_key: str | None,
+                    message: tuple[str, dict] | None = None, original: ProcessInstance | None = None,
+                    ) -> tuple[ProcessInstance, BpmnWorkflow, ProcessDefinition]:
         definition = definitions.latest_definition(session, process_id)
         if definition is None:
             raise NotFound(f"process {process_id} is not deployed")
@@ -196,7 +263,7 @@ class ComplaintEngine:
         if message is not None:
             self._deliver(session, instance, workflow, message[0], message[1], actor)
         self.runner.save(session, instance, workflow, definition, actor)
-        return number
+        return instance, workflow, definition
 
     def _start_linked(self, session: Session, process_id: str, data: dict, actor: str,
                       original: ProcessInstance) -> str:
@@ -218,29 +285,35 @@ class ComplaintEngine:
             case_access.require_case_access(session, viewer, number)
             instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == number))
             workflow, definition = self.runner.load(session, instance)
-            data = case_data(workflow)
-            tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                                    .order_by(HumanTask.created_at))
-            visible = [self._task_dict(t, definition.process_id) for t in tasks
-                       if viewer.may_see_task(t.role, t.assignee) or viewer.has_role("escalation", "intake")]
-            return {
-                "number": instance.business_key,
-                "process_id": definition.process_id,
-                "version": definition.version,
-                "status": instance.status,
-                "created_at": instance.created_at.isoformat(),
-                "updated_at": instance.updated_at.isoformat(),
-                "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
-                "last_error": instance.last_error,
-                "data": _json_safe(data),
-                "sla": self._sla(data),
-                "tasks": visible,
-                "timers": [{"bpmn_id": t.bpmn_id, "due_at": t.due_at.isoformat()} for t in session.scalars(
-                    select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at))],
-                "timeline": audit.timeline(session, instance.id),
-                "sms": _sms_of(session, instance.id),
-                "links": repeats.links(session, instance),
-            }
+            return self._case_view(session, instance, workflow, definition, viewer)
+
+    def _case_view(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
+                   definition: ProcessDefinition, viewer: Viewer) -> dict:
+        """What get_case returns, from a workflow in hand: after an operation, the one it just ran and saved
+        (flushed, same transaction), so the reply costs no second load of the state."""
+        data = case_data(workflow)
+        tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                                .order_by(HumanTask.created_at))
+        visible = [self._task_dict(t, definition.process_id) for t in tasks
+                   if viewer.may_see_task(t.role, t.assignee) or viewer.has_role("escalation", "intake")]
+        return {
+            "number": instance.business_key,
+            "process_id": definition.process_id,
+            "version": definition.version,
+            "status": instance.status,
+            "created_at": instance.created_at.isoformat(),
+            "updated_at": instance.updated_at.isoformat(),
+            "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
+            "last_error": instance.last_error,
+            "data": _json_safe(data),
+            "sla": self._sla(data),
+            "tasks": visible,
+            "timers": [{"bpmn_id": t.bpmn_id, "due_at": t.due_at.isoformat()} for t in session.scalars(
+                select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at))],
+            "timeline": audit.timeline(session, instance.id),
+            "sms": _sms_of(session, instance.id),
+            "links": repeats.links(session, instance),
+        }
 
     def _sla(self, data: dict) -> list[dict]:
         """The case's SLA clocks as the process keeps them in ``sla_clocks`` (see engine.sla)."""
@@ -348,7 +421,7 @@ class ComplaintEngine:
         if not isinstance(data, dict):
             raise ValidationFailed("data must be a JSON object", fields={"data": "expected an object"})
 
-        def operation() -> str:
+        def operation() -> tuple[str, dict | None]:
             with self.db.write() as session:
                 task, instance = self._locked_task(session, task_id, viewer)
                 self.runner.require_running(instance)
@@ -368,10 +441,15 @@ class ComplaintEngine:
                              data={"name": task.name, "role": task.role, "form_data": data})
                 self.runner.run_engine(session, instance, workflow, viewer.username)
                 self.runner.save(session, instance, workflow, definition, viewer.username)
-                return instance.business_key
+                number = instance.business_key
+                # The reply is built here, from the workflow just run; a viewer who may no longer open the
+                # case (checked without failing the completion) gets get_case's answer after the commit.
+                if not case_access.may_view_case(session, viewer, number):
+                    return number, None
+                return number, self._case_view(session, instance, workflow, definition, viewer)
 
-        number = self._guarded(self._number_of_task(task_id), operation)
-        return {"task_id": task_id, "case": self.get_case(number, viewer)}
+        number, case = self._guarded(lambda: self._number_of_task(task_id), operation)
+        return {"task_id": task_id, "case": case if case is not None else self.get_case(number, viewer)}
 
     def _number_of_task(self, task_id: str) -> str | None:
         with self.db.read() as session:
@@ -476,17 +554,76 @@ class ComplaintEngine:
     def fire_due_timers(self, limit: int = 200) -> int:
         return self.timers.fire_due(limit)
 
+    # -- versions and migration -----------------------------------------------------------------
+
+    def list_processes(self) -> list[dict]:
+        """Every deployed process with its versions, instance counts and callers (engine.versions)."""
+        with self.db.read() as session:
+            return model_versions.processes(session)
+
+    def process_versions(self, process_id: str) -> dict:
+        with self.db.read() as session:
+            return model_versions.process(session, process_id)
+
+    def process_version(self, process_id: str, version: int) -> dict:
+        with self.db.read() as session:
+            return model_versions.version_detail(session, process_id, version)
+
+    def diff_versions(self, process_id: str, from_version: int, to_version: int) -> dict:
+        with self.db.read() as session:
+            return model_versions.diff(session, process_id, from_version, to_version, self.runner.spec_for)
+
+    def migration_preview(self, process_id: str, to_version: int, from_version: int | None = None) -> dict:
+        with self.db.read() as session:
+            return model_versions.migration_preview(session, self.runner, process_id, to_version, from_version)
+
+    def migrate_cases(self, process_id: str, to_version: int, numbers: list[str], actor: str) -> dict:
+        """Move each case onto ``to_version`` in its own transaction; one that cannot move is reported, not fatal."""
+        if not numbers or not all(isinstance(n, str) and n for n in numbers):
+            raise ValidationFailed("name at least one case number", fields={"cases": "a list of case numbers"})
+        if len(set(numbers)) > model_versions.PREVIEW_LIMIT:
+            raise ValidationFailed(f"at most {model_versions.PREVIEW_LIMIT} cases at a time",
+                                   fields={"cases": f"at most {model_versions.PREVIEW_LIMIT}"})
+        with self.db.read() as session:
+            target_id = model_versions.definition(session, process_id, to_version).id
+        results = []
+        for number in dict.fromkeys(numbers):  # each once, in the order given
+            try:
+                with self.db.write() as session:
+                    results.append(model_versions.migrate_case(session, self.runner, number, target_id, actor))
+            except model_versions.MigrationBlocked as exc:
+                results.append({"number": number, "migrated": False, "reasons": exc.reasons})
+            except EngineError as exc:
+                results.append({"number": number, "migrated": False,
+                                "reasons": [{"code": exc.code, "message": exc.message}]})
+            except StaleDataError:
+                results.append({"number": number, "migrated": False, "reasons": [
+                    {"code": "conflict", "message": "the case was changed meanwhile; try again"}]})
+            except Exception as exc:  # noqa: BLE001 - rolled back; the other cases still move
+                log.exception("case %s: migration to %s v%s failed", number, process_id, to_version)
+                results.append({"number": number, "migrated": False, "reasons": [
+                    {"code": "migration_failed", "message": f"the move failed and was rolled back "
+                                                            f"({type(exc).__name__}: {exc})"}]})
+        return {"process_id": process_id, "to_version": to_version, "results": results,
+                "migrated": sum(1 for r in results if r["migrated"]),
+                "failed": sum(1 for r in results if not r["migrated"])}
+
     # -- faults --------------------------------------------------------------------------------
 
-    def _guarded(self, number: str | None, operation: Callable[[], str]) -> str:
-        """Run an operation; turn a model or engine failure into a logged, recorded ProcessFault."""
+    def _guarded(self, number: str | Callable[[], str | None] | None, operation: Callable[[], T]) -> T:
+        """Run an operation; turn a model or engine failure into a logged, recorded ProcessFault.
+
+        ``number`` names the case in the error; a callable is asked only when something failed.
+        """
         try:
             return operation()
         except EngineError:
             raise
         except StaleDataError:
+            number = number() if callable(number) else number
             raise Conflict(f"case {number} was changed by someone else; reload and try again") from None
         except Exception as exc:  # noqa: BLE001 - every fault of the model or of ours is recorded
+            number = number() if callable(number) else number
             log.exception("case %s: operation failed", number or "(new)")
             self._record_fault(number, None, exc)
             raise ProcessFault(

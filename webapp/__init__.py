@@ -58,8 +58,11 @@ def create_app(settings: Settings | None = None, engine: ComplaintEngine | None 
     from .api_versions import api_versions
     from .errors import register_error_handlers
     from .openapi import openapi
+    from .request_text import refuse_broken_text
 
     register_error_handlers(app)
+    # First of the before_request functions: ahead of the UI's CSRF check, which parses the form.
+    app.before_request(refuse_broken_text)
     app.register_blueprint(health)
     app.register_blueprint(openapi)
     app.register_blueprint(api)

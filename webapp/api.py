@@ -36,14 +36,14 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy import text
 
-from engine import users
+from engine import jsonsafe, users
 from engine.clock import TestClock
 from engine.complaints import BUSINESS_LINES, CATEGORIES, PHONE, REGIONS
 from engine.errors import BadRequest, EngineError, Unauthorized, ValidationFailed
 from engine.service import ComplaintEngine, TaskFilters, UploadedFile
 
 from . import AppState, state
-from .auth import bearer_token, current_viewer, require_roles
+from .auth import bearer_token, client_address, current_viewer, require_roles
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -59,6 +59,8 @@ TASK_SORTS = ("due", "priority", "age")
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 MESSAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$")
 MAX_PAGE_SIZE = 200
+# "Due within N hours" past ~11 years means nothing, and a huge N overflows the date arithmetic.
+MAX_DUE_WITHIN_HOURS = 100_000
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -94,15 +96,26 @@ def json_body(required: bool = True) -> dict:
             f"send the body as JSON with Content-Type: application/json, not {request.mimetype or 'none'}"
         )
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BadRequest(f"malformed JSON body: not UTF-8 at byte {error.start}") from error
+        # Parsed anyway, the bad bytes kept as lone surrogates, so the answer can name the field.
+        text = raw.decode("utf-8", "surrogateescape")
+        not_utf8 = f"malformed JSON body: not UTF-8 at byte {error.start}"
+    else:
+        not_utf8 = ""
+    try:
+        body = jsonsafe.loads(text, parse_constant=_reject_constant)
+    except jsonsafe.TooDeep as error:
+        raise BadRequest(f"malformed JSON body: {error}") from None
     except json.JSONDecodeError as error:
         raise BadRequest(
-            f"malformed JSON body: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from error
+            not_utf8 or f"malformed JSON body: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
     except ValueError as error:
-        raise BadRequest(f"malformed JSON body: {error}") from error
+        raise BadRequest(not_utf8 or f"malformed JSON body: {error}") from None
+    broken = dict(sorted(jsonsafe.broken_text(body).items())[:20])  # the first 20 are enough to go on
+    if broken:
+        raise BadRequest(f"text that cannot be stored in: {', '.join(broken)}", fields=broken)
     if not isinstance(body, dict):
         raise BadRequest(f"the JSON body must be an object, not {_json_type(body)}")
     return body
@@ -186,7 +199,11 @@ def clock_move() -> dict:
             raise ValidationFailed(
                 "advance_seconds must be a number", fields={"advance_seconds": "must be a number"}
             )
-        now = test_clock.advance(seconds)
+        try:
+            now = test_clock.advance(seconds)
+        except OverflowError:  # past year 9999 or before year 1
+            raise ValidationFailed("advance_seconds moves the clock out of range",
+                                   fields={"advance_seconds": "too large"}) from None
     return {"now": now.isoformat()}
 
 
@@ -210,7 +227,7 @@ def issue_token() -> dict:
         problems["password"] = "required" if password in (None, "") else "must be a string"
     _raise_problems(problems)
     app_state = _state()
-    viewer = users.authenticate(app_state.db, username or "", password)
+    viewer = users.sign_in(app_state.db, username or "", password, client_address())
     if viewer is None:
         raise Unauthorized("wrong user name or password")
     token = users.issue_token(app_state.db, viewer.username, app_state.settings.token_ttl_hours)
@@ -358,8 +375,8 @@ def task_filters(args: Mapping[str, str]) -> TaskFilters:
             number = float(hours)
         except ValueError:
             number = math.nan
-        if not math.isfinite(number) or number < 0:
-            problems["due_within_hours"] = "a number of hours, 0 or more"
+        if not math.isfinite(number) or not 0 <= number <= MAX_DUE_WITHIN_HOURS:
+            problems["due_within_hours"] = f"a number of hours from 0 to {MAX_DUE_WITHIN_HOURS}"
         else:
             values["due_within_hours"] = number
     text_arg("q", 100)
@@ -478,15 +495,20 @@ def _uploaded_files() -> list[UploadedFile]:
     parts = request.files.getlist("files")
     if not parts:
         raise BadRequest("no files: send one or more parts named files", fields={"files": "required"})
-    uploaded = []
-    for part in parts:
-        filename = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-        if not filename:
-            raise BadRequest(
-                "every files part needs a file name", fields={"files": "a part has no file name"}
-            )
-        uploaded.append(UploadedFile(filename=filename, content=part.read()))
-    return uploaded
+    return [UploadedFile(filename=upload_name(part.filename), content=part.read()) for part in parts]
+
+
+def upload_name(raw: str | None) -> str:
+    """An uploaded file's name as sent. A name with a directory part or ``..`` is refused, not cut to its
+    base: browsers send the bare name, so a path means a hand-made request."""
+    name = (raw or "").strip()
+    if not name:
+        raise BadRequest("every files part needs a file name", fields={"files": "a part has no file name"})
+    if "/" in name or "\\" in name or ".." in name or "\x00" in name:
+        shown = jsonsafe.printable(name)
+        raise BadRequest(f"file name {shown!r} looks like a path: send the file's own name only",
+                         fields={"files": shown})
+    return name
 
 
 @api.get("/process-definitions")
@@ -510,4 +532,5 @@ def deploy_definitions() -> tuple[dict, int]:
 def validate_definitions() -> dict:
     files = _uploaded_files()
     problems = _engine().validate(files)
-    return {"valid": not problems, "problems": problems}
+    # Warnings are listed too, but only errors make the upload invalid.
+    return {"valid": not any(p.get("severity") != "warning" for p in problems), "problems": problems}

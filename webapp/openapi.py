@@ -66,6 +66,13 @@ def operation(
     if body:
         op["requestBody"] = body
     all_responses = dict(responses)
+    # Any call: a query parameter with a NUL character in it, for one (webapp/request_text.py).
+    all_responses.setdefault("400", error("BadRequest"))
+    if body:
+        # Any body can be malformed or hold text that is not text (400), be over the size limit (413)
+        # or come in another media type (415).
+        for status, name in (("400", "BadRequest"), ("413", "PayloadTooLarge"), ("415", "UnsupportedMediaType")):
+            all_responses.setdefault(status, error(name))
     if roles is None:
         op["security"] = []
     else:
@@ -175,10 +182,21 @@ SCHEMAS: dict[str, dict] = {
         "type": "object",
         "required": ["file", "message"],
         "properties": {
-            "file": {"type": "string"},
+            "file": {"type": ["string", "null"], "description": "null for a problem of the whole upload."},
             "element_id": STRING_OR_NULL,
             "line": {"type": ["integer", "null"]},
             "message": {"type": "string"},
+            "rule": {
+                "type": "string",
+                "description": "Lint rule code, e.g. gateway-no-default, unreachable, timer-expression, "
+                "task-no-role; parse for the parser's own problems (docs/MODELING.md, Lint rules).",
+                "example": "gateway-no-default",
+            },
+            "severity": {
+                "type": "string",
+                "enum": ["error", "warning"],
+                "description": "Errors block a deploy; warnings are reported and do not.",
+            },
         },
     },
     "Health": {
@@ -473,6 +491,8 @@ SCHEMAS: dict[str, dict] = {
                     },
                 },
             },
+            "warnings": {"type": "array", "items": ref("ModelProblem"),
+                         "description": "Lint warnings of the deployed files (they do not block a deploy)."},
         },
     },
     "ValidationResult": {
@@ -509,8 +529,9 @@ def _error_response(description: str, example: dict) -> dict:
 
 RESPONSES = {
     "BadRequest": _error_response(
-        "The request is malformed: bad JSON, a body that is not an object, or a bad query parameter "
-        "(fields names each).",
+        "The request is malformed: bad JSON, JSON nested more than 64 levels deep, a body that is not an "
+        "object, text that cannot be stored (invalid UTF-8, a lone surrogate such as \\ud800, a NUL "
+        "character), a file name that looks like a path, or a bad query parameter (fields names each).",
         {
             "code": "bad_request",
             "message": "bad query parameter: page",
@@ -536,6 +557,14 @@ RESPONSES = {
         "The request body (or one model file) is over the size limit.",
         {"code": "payload_too_large", "message": "request body too large: the limit is 8388608 bytes"},
     ),
+    "TooManyRequests": {
+        **_error_response(
+            "Too many failed sign-ins; Retry-After says in how many seconds to try again.",
+            {"code": "too_many_requests", "message": "too many failed sign-ins for this user name: try again in "
+             "15 minute(s)"},
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
     "UnsupportedMediaType": _error_response(
         "The body is not in the media type this call takes.",
         {
@@ -571,7 +600,8 @@ TASK_QUERY = [
     query_param("assignee", {"type": "string"}, "Only tasks held by this user; `me` for the caller."),
     query_param("overdue", {"type": "boolean"}, "true: only overdue tasks; false: only tasks not overdue."),
     query_param(
-        "due_within_hours", {"type": "number", "minimum": 0}, "Only tasks due within this many hours."
+        "due_within_hours", {"type": "number", "minimum": 0, "maximum": 100_000},
+        "Only tasks due within this many hours."
     ),
     query_param(
         "q", {"type": "string", "maxLength": 100}, "Text in complaint number, phone or customer name."
@@ -591,10 +621,15 @@ TASK_QUERY = [
 ]
 
 
+# Calls that take no body still read one when sent: it must be a JSON object.
+OPTIONAL_BODY = {"400": error("BadRequest"), "413": error("PayloadTooLarge"), "415": error("UnsupportedMediaType")}
+
+
 def _task_action(summary: str, operation_id: str, description: str, conflict: bool = True) -> dict:
     responses = {
         "200": ok("The task after the change.", ref("Task")),
         "404": error("NotFound"),
+        **OPTIONAL_BODY,
     }
     if conflict:
         responses["409"] = error("Conflict")
@@ -613,9 +648,9 @@ def _case_action(summary: str, operation_id: str, body: dict | None = None) -> d
         "200": ok("The case after the change.", ref("Case")),
         "404": error("NotFound"),
         "409": error("Conflict"),
+        **OPTIONAL_BODY,
     }
     if body is not None:
-        responses["400"] = error("BadRequest")
         responses["422"] = error("ValidationFailed")
     return operation(
         summary,
@@ -659,10 +694,13 @@ PATHS: dict[str, dict] = {
                 "401": error("Unauthorized"),
                 "415": error("UnsupportedMediaType"),
                 "422": error("ValidationFailed"),
+                "429": error("TooManyRequests"),
             },
             roles=None,
             tag="auth",
             operation_id="issueToken",
+            description="After 5 failed sign-ins for one user name, or 20 from one address, within 15 minutes, "
+            "further attempts answer 429 with Retry-After (seconds) without checking the password.",
             body=json_body(ref("TokenRequest"), {"username": "dispatcher", "password": "demo"}),
         ),
         "delete": operation(
