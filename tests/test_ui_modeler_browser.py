@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from engine import holidays, users
@@ -195,7 +196,8 @@ def test_owner_adds_a_review_task_binds_its_form_and_deploys_a_new_version(
     role_code.fill("dept:city")
     page.wait_for_function("""() => window.cfModeler.get('elementRegistry').get('Lane_dispatch_dept')
         .businessObject.get('cf:role') === 'dept:city'""")
-    assert page.input_value("#bio-properties-panel-cf-role") == "dept:city"
+    # The panel re-renders after the change: wait for it instead of reading the select at once.
+    page.wait_for_function("() => document.querySelector('#bio-properties-panel-cf-role')?.value === 'dept:city'")
 
     assert validate(page) == "clean", page.inner_text("#editor-findings")
     assert page.locator(".cf-finding-badge").count() == 0
@@ -291,7 +293,7 @@ def test_a_new_process_from_the_template_is_bound_and_deployed(people: Browsers,
     page.select_option("#bio-properties-panel-cf-form", "result_review.json")
     lane = page.locator("g.djs-element[data-element-id='Lane_new_process']").bounding_box()
     page.mouse.click(lane["x"] + lane["width"] * 0.7, lane["y"] + 8)  # an empty spot of the lane
-    assert page.input_value("#bio-properties-panel-cf-role") == "intake"
+    expect(page.locator("#bio-properties-panel-cf-role")).to_have_value("intake")  # retries while it renders
     page.select_option("#bio-properties-panel-cf-role", "dispatcher")
     assert validate(page) == "clean", page.inner_text("#editor-findings")
     page.click("#editor-deploy")
