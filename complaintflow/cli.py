@@ -130,7 +130,10 @@ def worker(once: bool) -> None:
     scheduler = start_scheduler(engine, settings.scheduler_interval_seconds, sender)
     log.info("worker started (pid %s): timers and SMS every %gs", os.getpid(), settings.scheduler_interval_seconds)
     click.echo("worker started")
-    stop.wait()
+    # Wake up now and then: a signal that lands just before the thread blocks on the lock would
+    # otherwise go unnoticed until something else wakes it (seen under load in CI).
+    while not stop.wait(0.5):
+        pass
     # Let a tick under way finish its transaction, then close the connections.
     scheduler.shutdown(wait=True)
     engine.db.dispose()

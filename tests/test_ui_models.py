@@ -210,7 +210,7 @@ def test_the_diff_diagrams_mark_added_and_changed_elements(browser, models_url: 
         assert old.locator('[data-element-id="Task_dispatch_recheck"]').count() == 0
         assert old.locator('.djs-element.diff-changed[data-element-id="Task_dispatch_review_met"]').count() == 1
         page.locator(".diagram-tab").first.click()  # the other file of the version: complaint_intake
-        page.wait_for_function("document.querySelector('.model-diagram').getAttribute('data-shown') === "
+        page.wait_for_function("() => document.querySelector('.model-diagram').getAttribute('data-shown') === "
                                "'complaint_intake.bpmn'")
         assert errors == []
     finally:
