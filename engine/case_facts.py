@@ -242,19 +242,23 @@ def _copy_stages(row: CaseFact, intervals: list[Interval]) -> None:
 
 
 def _copy_appeal(session: Session, row: CaseFact, instance: ProcessInstance, data: dict) -> None:
-    """Appeal fields. The diagram records no validity, issue or repeat flag: the regulator's ticket
-    (the ``appeal`` message payload) may carry ``valid``/``invalid_reason``, ``issue`` and ``repeat``;
-    otherwise an appeal is valid, its issue is the linked complaint's category, and it repeats an
-    appeal from the same phone number received within the repeat-complaint window."""
+    """Appeal fields. Validity, reason and issue come first from the registration form
+    (``appeal_valid``, ``appeal_invalid_reason``, ``appeal_issue`` of forms/appeal_register.json); then
+    from the regulator's ticket (the ``appeal`` message payload: ``valid``/``invalid_reason``, ``issue``,
+    ``repeat``); failing both, an appeal is valid, its issue is the linked complaint's category, and it
+    repeats an appeal from the same phone number received within the repeat-complaint window."""
     ticket = data.get("appeal") if isinstance(data.get("appeal"), dict) else {}
     row.appeal_ticket = _text(data.get("regulator_ticket"), 64)
     row.appeal_type = _text(data.get("appeal_type"), 32)
     row.appeal_outcome = data.get("outcome") if data.get("outcome") in APPEAL_OUTCOMES else None
-    reason = _text(ticket.get("invalid_reason"), 128)
-    row.appeal_invalid_reason = reason
-    valid = ticket.get("valid")
+    reason = _text(data.get("appeal_invalid_reason"), 128) or _text(ticket.get("invalid_reason"), 128)
+    valid = data.get("appeal_valid")
+    if not isinstance(valid, bool):
+        valid = ticket.get("valid")
     row.appeal_valid = valid if isinstance(valid, bool) else reason is None
-    row.appeal_issue = _text(ticket.get("issue"), 64) or _linked_category(session, data)
+    row.appeal_invalid_reason = None if row.appeal_valid else reason
+    row.appeal_issue = (_text(data.get("appeal_issue"), 64) or _text(ticket.get("issue"), 64)
+                        or _linked_category(session, data))
     repeat = ticket.get("repeat")
     row.appeal_repeat = repeat if isinstance(repeat, bool) else _earlier_appeal(session, instance, row.phone)
 

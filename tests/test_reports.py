@@ -524,3 +524,14 @@ def test_a_reminder_inside_dispatch_does_not_undo_the_met_clocks(db, database_ur
     assert case["status"] == "completed"
     assert {c["name"]: c["met_at"] is not None for c in case["sla"]} == {
         "closure": True, "reply": True, "resolve": True, "statutory": True}
+
+
+def test_the_registrar_decides_validity_and_issue_over_the_regulators_ticket(db, database_url, clock) -> None:  # noqa: ANN001
+    driver = Driver(product_engine(db, database_url))
+    number = driver.appeal("2026-03-10 09:00", "13900000009", "GXB-2026-0901", appeal={"valid": True})
+    driver.do("2026-03-10 10:00", number, "Task_appeal_register", {
+        "linked_numbers": [], "register_note": "已登记", "appeal_valid": False,
+        "appeal_invalid_reason": "art11", "appeal_issue": "billing"})
+    with db.read() as session:
+        row = session.scalar(select(CaseFact).where(CaseFact.number == number))
+    assert (row.appeal_valid, row.appeal_invalid_reason, row.appeal_issue) == (False, "art11", "billing")
