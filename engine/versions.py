@@ -29,11 +29,9 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,7 +41,7 @@ from .case_sync import CaseSync
 from .errors import Conflict, NotFound, ValidationFailed
 from .instances import CaseRunner
 from .models import Deployment, DeploymentFile, HumanTask, ProcessDefinition, ProcessInstance
-from .workflow_state import spec_from_json, state_from_bytes, state_to_bytes
+from .workflow_state import make_registry, spec_from_json, state_from_bytes, state_to_bytes
 from .xmlsafe import UnsafeXml, XmlLimits, parse_xml
 
 log = logging.getLogger(__name__)
@@ -54,8 +52,8 @@ OPEN_STATUSES = ("running", "suspended")
 META_KEYS = ("name", "kind", "role", "role_expression", "form", "due", "priority")
 # A preview loads and dry-runs every case; beyond this many it says the list was cut.
 PREVIEW_LIMIT = 500
-# SpiffWorkflow's converter registry, used to compare task specs attribute by attribute.
-_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+# SpiffWorkflow's converter registry (with our join classes), used to compare task specs attribute by attribute.
+_REGISTRY = make_registry()
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
 

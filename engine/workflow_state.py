@@ -20,6 +20,8 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from . import spiff_join
+
 STATE_FORMAT = "complaintflow-state-1"
 
 
@@ -42,12 +44,13 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _make_registry():  # noqa: ANN202
-    return BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+def make_registry():  # noqa: ANN201
+    """SpiffWorkflow's converter registry, restoring joins as engine.spiff_join's (same typenames)."""
+    return BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **spiff_join.SERIALIZER_CONFIG})
 
 
-_spec_serializer = BpmnWorkflowSerializer(_make_registry())
-_state_registry = _make_registry()
+_spec_serializer = BpmnWorkflowSerializer(make_registry())
+_state_registry = make_registry()
 _state_converter = _StateOnlyWorkflowConverter(BpmnWorkflow, _state_registry)
 # SpiffWorkflow's encoder converts what its registry knows (events and the like) inside task data.
 _state_encoder = create_encoder(_state_registry)

@@ -510,8 +510,6 @@ def test_union_of_spans_and_nearest_rank() -> None:
     assert reports.nearest_rank([float(i) for i in range(1, 11)]) == 9.0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: SpiffWorkflow's end join deep-merges a finished reminder branch's "
-                                       "stale sla_clocks over the main branch when complaint_dispatch ends")
 def test_a_reminder_inside_dispatch_does_not_undo_the_met_clocks(db, database_url, clock) -> None:  # noqa: ANN001
     driver = Driver(product_engine(db, database_url))
     number = driver.start("2026-03-03 09:00", "13800000002", svip=True)  # closure 24 h, reminder at 03:00
