@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -33,3 +35,18 @@ def browser() -> Iterator:
         finally:
             _launched.clear()
             launched.close()
+
+
+@contextmanager
+def live_server(app, name: str = "ui-test-server") -> Iterator[str]:  # noqa: ANN001 - a Flask app
+    """Serve ``app`` on a free local port in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -10,7 +10,7 @@ from flask import Flask
 
 from tests.browser import browser  # noqa: F401 - fixture
 from tests.test_ui_modeler import DATA_BLOCK, Signed, editor_app  # noqa: F401 - fixture
-from tests.test_ui_modeler_browser import Browsers, base_url, live_app, open_editor, people  # noqa: F401 - fixtures
+from tests.test_ui_modeler_browser import Browsers, base_url, open_editor, people  # noqa: F401 - fixtures
 from tests.test_ui_models import models_app, models_url  # noqa: F401 - fixtures
 from webapp.ui import reports
 

@@ -14,19 +14,17 @@ The screenshots in docs/screenshots/ (shown in the README) are taken here.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
-from engine import holidays, users
+from engine import users
 from engine.config import PROJECT_ROOT
 from engine.scheduler import drain_due_timers
 from engine.viewer import SYSTEM
-from tests.browser import browser  # noqa: F401 - fixture
+from tests.browser import browser, live_server  # noqa: F401 - browser is a fixture
 from webapp import state
 
 pytest_plugins = ["tests.web_fixtures"]
@@ -55,26 +53,9 @@ def role_user(role: str) -> str:
 
 
 @pytest.fixture
-def live_app(make_app: Callable[..., Flask]) -> Flask:
-    app = make_app(test_clock=True)
-    db = state(app).db
-    with db.write() as session:
-        holidays.seed_from_chinesecalendar(session, [2025, 2026])
-    users.seed_demo_users(db)
-    state(app).engine.deploy_directory("owner")
-    return app
-
-
-@pytest.fixture
 def base_url(live_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="ui-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with live_server(live_app, "ui-test-server") as url:
+        yield url
 
 
 class Desk:

@@ -11,18 +11,15 @@ Screenshots of the three editors go to docs/screenshots/ (modeler.png, dmn-edito
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from engine import holidays, users
 from engine.config import PROJECT_ROOT
 from engine.viewer import SYSTEM
-from tests.browser import browser  # noqa: F401 - fixture
+from tests.browser import browser, live_server  # noqa: F401 - browser is a fixture
 from tests.ui_support import COMPLAINT, DISPATCHER, INTAKE, SUPERVISOR
 from webapp import state
 
@@ -62,26 +59,9 @@ LANE_OF = """(id) => {
 
 
 @pytest.fixture
-def live_app(make_app: Callable[..., Flask]) -> Flask:
-    app = make_app(test_clock=True)
-    db = state(app).db
-    with db.write() as session:
-        holidays.seed_from_chinesecalendar(session, [2025, 2026])
-    users.seed_demo_users(db)
-    state(app).engine.deploy_directory("owner")
-    return app
-
-
-@pytest.fixture
 def base_url(live_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="modeler-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with live_server(live_app, "modeler-test-server") as url:
+        yield url
 
 
 class Browsers:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import html
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from engine import holidays, users
 from engine.viewer import SYSTEM
-from tests.browser import browser  # noqa: F401 - fixture
+from tests.browser import browser, live_server  # noqa: F401 - browser is a fixture
 from tests.test_ui_pages import Session
 from tests.versions_support import APPROVED, Cases, deploy_original, deploy_recheck
 from webapp import state
@@ -177,14 +175,8 @@ def test_a_called_process_points_to_its_callers_for_moving_cases(models_app: Fla
 
 @pytest.fixture
 def models_url(models_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, models_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="models-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with live_server(models_app, "models-test-server") as url:
+        yield url
 
 
 def test_the_diff_diagrams_mark_added_and_changed_elements(browser, models_url: str) -> None:  # noqa: ANN001, F811

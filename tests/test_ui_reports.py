@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
-from werkzeug.serving import make_server
 
 from engine import report_settings, users
 from engine.config import PROJECT_ROOT
-from tests.browser import browser  # noqa: F401 - fixture
+from tests.browser import browser, live_server  # noqa: F401 - browser is a fixture
 from tests.reports_support import CUSTOMERS
 from tests.test_ui_pages import Session
 from webapp import state
@@ -134,14 +132,8 @@ def test_admin_sets_the_customer_count_on_the_page(report_app: Flask) -> None:
 
 @pytest.fixture
 def live_reports(report_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, report_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="reports-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with live_server(report_app, "reports-test-server") as url:
+        yield url
 
 
 def test_reports_in_the_browser_charts_drill_down_and_screenshot(browser, live_reports: str, month) -> None:  # noqa: ANN001, F811

@@ -22,14 +22,13 @@ from engine.scheduler import drain_due_timers
 from engine.viewer import SYSTEM
 from tests.browser import browser  # noqa: F401 - fixture
 from tests.test_ui_browser import register_complaint, role_user, walk_step
-from tests.test_ui_modeler_browser import (  # noqa: F401 - live_app, base_url and people are fixtures
+from tests.test_ui_modeler_browser import (  # noqa: F401 - base_url and people are fixtures
     ADD_REVIEW_TASK,
     LANE_OF,
     NEW_TASK,
     SCREENSHOTS,
     Browsers,
     base_url,
-    live_app,
     open_editor,
     people,
     validate,

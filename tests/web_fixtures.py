@@ -125,3 +125,17 @@ def deployed(app: Flask) -> dict:
     with state(app).db.write() as session:
         holidays.seed_from_chinesecalendar(session, [2025, 2026])
     return state(app).engine.deploy_directory("owner")
+
+
+@pytest.fixture
+def live_app(make_app: Callable[..., Flask]) -> Flask:
+    """The app as `make run` has it (calendar, demo users, every process in processes/), with the test clock."""
+    from engine import holidays
+
+    app = make_app(test_clock=True)
+    db = state(app).db
+    with db.write() as session:
+        holidays.seed_from_chinesecalendar(session, [2025, 2026])
+    users.seed_demo_users(db)
+    state(app).engine.deploy_directory("owner")
+    return app
