@@ -194,8 +194,10 @@ def measure(url: str, runs: int) -> list[tuple[str, str, float, float]]:
 
 
 def render(results: list, count: int, runs: int, load: tuple[float, float]) -> str:
+    # Above about one busy core of two, other work was competing with the database and the app.
+    shared = ": the machine was shared" if max(load) > 1.5 else ""
     lines = [f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, PostgreSQL on the same machine "
-             f"(1-minute load average {load[0]:.1f} before and {load[1]:.1f} after: the machine was shared).",
+             f"(1-minute load average {load[0]:.1f} before and {load[1]:.1f} after{shared}).",
              f"{count} cases' reporting rows (a year); {runs} requests per row through the Flask app in process.", "",
              "| report | call | p50 ms | p95 ms |", "|---|---|---:|---:|"]
     lines += [f"| {label} | `{path}` | {p50:.1f} | {p95:.1f} |" for label, path, p50, p95 in results]
