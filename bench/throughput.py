@@ -59,7 +59,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_database(kind: str) -> str:
+def prepare_database(kind: str, name: str = "complaintflow_bench") -> str:
+    """A fresh database for a run: a temporary SQLite file, or PostgreSQL database ``name`` dropped and created."""
     if kind == "sqlite":
         url = f"sqlite:///{tempfile.mkdtemp(prefix='cf-bench-')}/bench.db"
     else:
@@ -67,9 +68,9 @@ def prepare_database(kind: str) -> str:
 
         admin = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
         with psycopg.connect(admin.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS complaintflow_bench")
-            conn.execute("CREATE DATABASE complaintflow_bench")
-        url = admin.rsplit("/", 1)[0] + "/complaintflow_bench"
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = admin.rsplit("/", 1)[0] + f"/{name}"
     db = Database(url)
     upgrade(db)
     with db.write() as session:
