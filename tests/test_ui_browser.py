@@ -24,14 +24,12 @@ from engine import users
 from engine.config import PROJECT_ROOT
 from engine.scheduler import drain_due_timers
 from engine.viewer import SYSTEM
-from tests.browser import browser, live_server  # noqa: F401 - browser is a fixture
+from tests.browser import Browsers, browser, live_server  # noqa: F401 - browser is a fixture
 from webapp import state
 
 pytest_plugins = ["tests.web_fixtures"]
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-VIEWPORT = {"width": 1440, "height": 900}
-TIMEOUT_MS = 15_000
 # Field names whose "yes" (or first option) would leave the main path: answer no / pick another.
 NEGATIVE = ("first_contact", "return", "reject", "reopen", "escalat", "upgrade", "unsatisf", "refus", "wrong",
             "need", "pause", "mediat", "appeal", "quick_settled", "press")
@@ -58,42 +56,14 @@ def base_url(live_app: Flask) -> Iterator[str]:
         yield url
 
 
-class Desk:
-    """One browser context (own cookies) per user, signed in on first use."""
-
-    def __init__(self, launched, base_url: str) -> None:  # noqa: ANN001 - a Playwright Browser
-        self.browser = launched
-        self.base_url = base_url
-        self.pages: dict = {}
-        self.contexts: list = []
-
-    def page(self, username: str):  # noqa: ANN201
-        if username not in self.pages:
-            context = self.browser.new_context(locale="zh-CN", viewport=VIEWPORT, timezone_id="Asia/Shanghai")
-            context.set_default_timeout(TIMEOUT_MS)
-            self.contexts.append(context)
-            page = context.new_page()
-            page.goto(f"{self.base_url}/login")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", "demo")
-            page.click("form.stack button[type=submit]")
-            page.wait_for_url(re.compile(r".*/inbox.*"))
-            self.pages[username] = page
-        return self.pages[username]
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
 @pytest.fixture
-def desk(browser, base_url: str) -> Iterator[Desk]:  # noqa: ANN001, F811
-    opened = Desk(browser, base_url)
+def desk(browser, base_url: str) -> Iterator[Browsers]:  # noqa: ANN001, F811
+    opened = Browsers(browser, base_url, timeout_ms=15_000)
     yield opened
     opened.close()
 
 
-def register_complaint(desk: Desk, **overrides: str) -> str:
+def register_complaint(desk: Browsers, **overrides: str) -> str:
     """Fill the new-complaint page as the intake agent; returns the new case number."""
     page = desk.page("intake")
     page.goto(f"{desk.base_url}/complaints/new")
@@ -156,7 +126,7 @@ def fill_form(page, schema: dict | None, number: str) -> None:  # noqa: ANN001
             page.fill(f"[name='{name}']", _text_for(name, prop, number))
 
 
-def walk_step(desk: Desk, app: Flask, number: str, task: dict) -> str:
+def walk_step(desk: Browsers, app: Flask, number: str, task: dict) -> str:
     """Do one open task of case ``number`` the way its user would; returns who did it."""
     user = role_user(task["role"])
     page = desk.page(user)
@@ -173,7 +143,7 @@ def walk_step(desk: Desk, app: Flask, number: str, task: dict) -> str:
     return user
 
 
-def test_complaint_walks_from_intake_to_archive_each_step_by_its_role(desk: Desk, live_app: Flask) -> None:
+def test_complaint_walks_from_intake_to_archive_each_step_by_its_role(desk: Browsers, live_app: Flask) -> None:
     engine = state(live_app).engine
     number = register_complaint(desk)
     done: list[tuple[str, str, str]] = []
@@ -207,7 +177,7 @@ def test_complaint_walks_from_intake_to_archive_each_step_by_its_role(desk: Desk
         assert names[user] in timeline
 
 
-def test_handler_of_one_department_is_denied_another_departments_task(desk: Desk, live_app: Flask) -> None:
+def test_handler_of_one_department_is_denied_another_departments_task(desk: Browsers, live_app: Flask) -> None:
     engine = state(live_app).engine
     number = register_complaint(desk, phone="18633334444")
     for _ in range(10):  # to the first department task
@@ -231,7 +201,7 @@ def test_handler_of_one_department_is_denied_another_departments_task(desk: Desk
     assert owner.locator(f"tr[data-task-id='{task['id']}']").count() == 1
 
 
-def test_the_inbox_refreshes_in_place(desk: Desk, live_app: Flask) -> None:
+def test_the_inbox_refreshes_in_place(desk: Browsers, live_app: Flask) -> None:
     """The table reloads itself every 30 s (htmx), without a page load; the counts follow."""
     engine = state(live_app).engine
     first = engine.start_complaint({**COMPLAINT, "star_level": 3, "svip": False}, "intake")
@@ -256,7 +226,7 @@ def _shoot(page, name: str) -> Path:  # noqa: ANN001
     return path
 
 
-def test_screenshots_of_inbox_task_form_and_case_page(desk: Desk, live_app: Flask) -> None:
+def test_screenshots_of_inbox_task_form_and_case_page(desk: Browsers, live_app: Flask) -> None:
     """A dispatcher's morning: several cases in the queue, one past its reminder, one overdue."""
     engine = state(live_app).engine
     clock = state(live_app).test_clock
@@ -327,7 +297,7 @@ def test_screenshots_of_inbox_task_form_and_case_page(desk: Desk, live_app: Flas
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 20_000
 
 
-def test_escalation_desk_shows_a_case_once_the_clock_passes_its_deadline(desk: Desk, live_app: Flask) -> None:
+def test_escalation_desk_shows_a_case_once_the_clock_passes_its_deadline(desk: Browsers, live_app: Flask) -> None:
     """The desk refreshes itself every 60 s: a case appears, as overdue, once its deadline has passed."""
     engine = state(live_app).engine
     clock = state(live_app).test_clock

@@ -19,15 +19,13 @@ from playwright.sync_api import expect
 
 from engine.config import PROJECT_ROOT
 from engine.viewer import SYSTEM
-from tests.browser import browser, live_server  # noqa: F401 - browser is a fixture
+from tests.browser import Browsers, browser, live_server  # noqa: F401 - browser is a fixture
 from tests.ui_support import COMPLAINT, DISPATCHER, INTAKE, SUPERVISOR
 from webapp import state
 
 pytest_plugins = ["tests.web_fixtures"]
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-VIEWPORT = {"width": 1440, "height": 900}
-TIMEOUT_MS = 20_000
 NEW_TASK = "Task_dispatch_recheck"
 
 # Adds 复核 between 审核派发 and the gateway after it, in the dispatcher lane, the way a modeler would.
@@ -64,41 +62,9 @@ def base_url(live_app: Flask) -> Iterator[str]:
         yield url
 
 
-class Browsers:
-    """One browser context (own cookies) per user, signed in on first use; console errors collected."""
-
-    def __init__(self, launched, base_url: str) -> None:  # noqa: ANN001 - a Playwright Browser
-        self.browser = launched
-        self.base_url = base_url
-        self.pages: dict = {}
-        self.contexts: list = []
-        self.errors: list[str] = []
-
-    def page(self, username: str):  # noqa: ANN201
-        if username not in self.pages:
-            context = self.browser.new_context(locale="zh-CN", viewport=VIEWPORT, timezone_id="Asia/Shanghai")
-            context.set_default_timeout(TIMEOUT_MS)
-            self.contexts.append(context)
-            page = context.new_page()
-            page.on("pageerror", lambda error: self.errors.append(str(error)))
-            page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
-            page.on("dialog", lambda dialog: dialog.accept())  # "leave with changes not deployed?"
-            page.goto(f"{self.base_url}/login")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", "demo")
-            page.click("form.stack button[type=submit]")
-            page.wait_for_url(re.compile(r".*/inbox.*"))
-            self.pages[username] = page
-        return self.pages[username]
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
 @pytest.fixture
 def people(browser, base_url: str) -> Iterator[Browsers]:  # noqa: ANN001, F811
-    opened = Browsers(browser, base_url)
+    opened = Browsers(browser, base_url, timeout_ms=20_000)
     yield opened
     opened.close()
 

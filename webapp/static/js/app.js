@@ -43,55 +43,24 @@
     return 0;
   }
 
+  // The case's diagrams (static/js/diagram_tabs.js) with done, open and overdue elements and the current task.
   function showDiagram(el) {
-    if (!window.BpmnJS) { el.setAttribute("data-ready", "error"); return; }
-    var tabs = el.parentNode.querySelector(".diagram-tabs");
     var current = el.getAttribute("data-current");
-    var viewer = null;
-    fetch(el.getAttribute("data-diagram-url"), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
-        return response.json();
-      })
-      .then(function (body) {
-        var diagrams = body.diagrams || [{ xml: body.xml, element_ids: [], processes: [], names: {} }];
-        viewer = new window.BpmnJS({ container: el });
-        function open(index) {
-          el.setAttribute("data-ready", "loading");
-          return viewer.importXML(diagrams[index].xml).then(function () {
-            var h = body.highlights || {};
-            mark(viewer, h.completed, "hl-completed");
-            mark(viewer, h.active, "hl-active");
-            mark(viewer, h.overdue, "hl-overdue");
-            if (current) { mark(viewer, [current], "hl-current"); }
-            var canvas = viewer.get("canvas");
-            canvas.zoom("fit-viewport", "auto");
-            focus(viewer, el, current);
-            el.setAttribute("data-ready", "true");
-            el.setAttribute("data-shown", diagrams[index].filename || "");
-            if (tabs) {
-              tabs.querySelectorAll("button").forEach(function (b, i) { b.setAttribute("aria-selected", String(i === index)); });
-            }
-          });
-        }
-        if (tabs && diagrams.length > 1) {
-          diagrams.forEach(function (d, i) {
-            var button = document.createElement("button");
-            button.type = "button";
-            button.className = "diagram-tab";
-            button.setAttribute("role", "tab");
-            var pid = d.processes && d.processes[0];
-            button.textContent = (d.names && pid && d.names[pid]) || d.filename;
-            button.addEventListener("click", function () { open(i); });
-            tabs.appendChild(button);
-          });
-        }
-        return open(firstDiagram(diagrams, current));
-      })
-      .catch(function (error) {
-        el.setAttribute("data-ready", "error");
-        el.textContent = String(error);
-      });
+    window.complaintflow.showDiagrams(el, el.getAttribute("data-diagram-url"), {
+      diagrams: function (body) {
+        return body.diagrams || [{ xml: body.xml, element_ids: [], processes: [], names: {} }];
+      },
+      first: function (diagrams) { return firstDiagram(diagrams, current); },
+      shown: function (viewer, body) {
+        var h = body.highlights || {};
+        mark(viewer, h.completed, "hl-completed");
+        mark(viewer, h.active, "hl-active");
+        mark(viewer, h.overdue, "hl-overdue");
+        if (current) { mark(viewer, [current], "hl-current"); }
+        focus(viewer, el, current);
+      },
+      failed: function (error) { return String(error); }
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

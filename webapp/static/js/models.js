@@ -54,52 +54,22 @@
     return 0;
   }
 
+  // A version's diagrams (static/js/diagram_tabs.js) with the diff's added, removed and changed elements.
   function showDiagram(el) {
-    if (!window.BpmnJS) { el.setAttribute("data-ready", "error"); return; }
-    var tabs = el.parentNode.querySelector(".diagram-tabs");
     var markers = readMarkers(el);
-    fetch(el.getAttribute("data-model-diagram-url"), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
-        return response.json();
-      })
-      .then(function (body) {
-        var diagrams = body.diagrams || [];
-        if (!diagrams.length) { throw new Error("no diagram"); }
-        var viewer = new window.BpmnJS({ container: el });
-        function open(index) {
-          el.setAttribute("data-ready", "loading");
-          return viewer.importXML(diagrams[index].xml).then(function () {
-            mark(viewer, markers);
-            viewer.get("canvas").zoom("fit-viewport", "auto");
-            focusOnMarks(viewer, el, markers);
-            el.setAttribute("data-ready", "true");
-            el.setAttribute("data-shown", diagrams[index].filename || "");
-            if (tabs) {
-              tabs.querySelectorAll("button").forEach(function (b, i) { b.setAttribute("aria-selected", String(i === index)); });
-            }
-          });
-        }
-        if (tabs && diagrams.length > 1) {
-          diagrams.forEach(function (d, i) {
-            var button = document.createElement("button");
-            button.type = "button";
-            button.className = "diagram-tab";
-            button.setAttribute("role", "tab");
-            var pid = d.processes && d.processes[0];
-            button.textContent = (d.names && pid && d.names[pid]) || d.filename;
-            button.addEventListener("click", function () { open(i); });
-            tabs.appendChild(button);
-          });
-        }
-        return open(firstDiagram(diagrams, markers));
-      })
-      .catch(function (error) {
-        el.setAttribute("data-ready", "error");
+    window.complaintflow.showDiagrams(el, el.getAttribute("data-model-diagram-url"), {
+      diagrams: function (body) { return body.diagrams || []; },
+      first: function (diagrams) { return firstDiagram(diagrams, markers); },
+      shown: function (viewer) {
+        mark(viewer, markers);
+        focusOnMarks(viewer, el, markers);
+      },
+      failed: function (error) {
         // The page's translated sentence (data-failed-text) around the technical reason.
         var template = el.getAttribute("data-failed-text") || "{message}";
-        el.textContent = template.split("{message}").join(error && error.message ? error.message : String(error));
-      });
+        return template.split("{message}").join(error && error.message ? error.message : String(error));
+      }
+    });
   }
 
   function wireSelectAll(box) {
