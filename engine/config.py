@@ -56,6 +56,8 @@ class Settings:
     # SQLAlchemy connection pool per process (PostgreSQL): kept open, and extra under load.
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # Reports read from this database (a read replica) when set; None: from database_url.
+    reports_database_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,4 +75,5 @@ class Settings:
             proxy_hops=_whole("COMPLAINTFLOW_PROXY_HOPS", 0, 0),
             db_pool_size=_whole("COMPLAINTFLOW_DB_POOL_SIZE", 10, 1),
             db_max_overflow=_whole("COMPLAINTFLOW_DB_MAX_OVERFLOW", 20, 0),
+            reports_database_url=os.environ.get("COMPLAINTFLOW_REPORTS_DATABASE_URL", "").strip() or None,
         )

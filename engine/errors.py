@@ -77,6 +77,21 @@ class ProcessFault(EngineError):
     status, code = 500, "process_fault"
 
 
+class ScriptFailed(EngineError):
+    """A script or condition of the model was stopped by its time limit or refused by the sandbox
+    while a case ran: the model's fault, not ours. Logged and recorded on the case, which is left as it was."""
+
+    status, code = 422, "script_failed"
+
+    def __init__(self, message: str, element_id: str, file: str) -> None:
+        super().__init__(message)
+        self.element_id = element_id
+        self.file = file
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "element_id": self.element_id, "file": self.file}
+
+
 class HolidayDataMissing(EngineError):
     """A deadline reaches into a year whose holiday arrangement is not loaded."""
 
@@ -88,3 +103,39 @@ class HolidayDataMissing(EngineError):
             f"(admin calendar) before computing working-day deadlines that reach into it"
         )
         self.year = year
+
+
+class DatabaseFault(EngineError):
+    """The database could not do its part (down, read-only, full), not the request nor a bug.
+
+    The transaction was rolled back, so the same request can be sent again once the fault is gone
+    (``retry_after`` seconds is a hint). Only a connection lost during COMMIT leaves it unknown whether
+    the change was made; the retry then answers 409 or 404 if it was.
+    """
+
+    status, code = 503, "database_unavailable"
+    retry_after = 5
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail  # the driver's words, for the log only (they may name hosts)
+
+
+class DatabaseUnavailable(DatabaseFault):
+    """No connection, or the connection was lost (a restart, a network cut, too many connections)."""
+
+    status, code = 503, "database_unavailable"
+
+
+class DatabaseReadOnly(DatabaseFault):
+    """The database takes no writes (a standby, or default_transaction_read_only); reads still work."""
+
+    status, code = 503, "database_read_only"
+    retry_after = 30
+
+
+class StorageFull(DatabaseFault):
+    """The disk (or SQLite's max_page_count) is full; reads still work."""
+
+    status, code = 507, "storage_full"
+    retry_after = 60

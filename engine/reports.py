@@ -457,6 +457,23 @@ def _now(now: datetime | None) -> datetime:
     return now or clock_module.now()
 
 
+def data_source(db, replica: bool) -> dict:  # noqa: ANN001
+    """Where a report's figures come from: ``{"database": "primary" | "replica", "data_as_of"}``.
+
+    A replica trails the primary by its replication lag. On a PostgreSQL standby ``data_as_of`` is the
+    commit time of the last transaction it replayed: every change committed by then is in the figures.
+    Elsewhere (a primary named as the replica, or not PostgreSQL) it is None: the lag is unknown.
+    Read before the report, so the report sees at least that much.
+    """
+    if not replica:
+        return {"database": "primary", "data_as_of": None}
+    replayed = None
+    if db.is_postgres:
+        with db.read() as session:
+            replayed = session.scalar(text("SELECT pg_last_xact_replay_timestamp()"))
+    return {"database": "replica", "data_as_of": replayed.isoformat() if replayed else None}
+
+
 def service_quality(db, viewer, args: Mapping[str, str], now: datetime | None = None) -> dict:  # noqa: ANN001
     """限时办结率, 一次性解决率, 重复/升级投诉率, 申诉率, 回访满意率 and stage times over a range."""
     require_viewer(viewer)

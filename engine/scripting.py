@@ -37,12 +37,14 @@ from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequen
 from RestrictedPython.Guards import safer_getattr as _restricted_getattr
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from . import clock, sla
+from .errors import ScriptFailed
 
 Mode = Literal["exec", "eval"]
 T = TypeVar("T")
@@ -64,6 +66,8 @@ _FILENAME = "<string>"  # SpiffWorkflow looks for this name to report the failin
 class ScriptError(Exception):
     """Base of every error this module raises about a script or expression."""
 
+    kind = "script"  # or "expression" (a condition, a timer): says which in ScriptFailed
+
 
 class ScriptRejected(ScriptError):
     """The source breaks the rules; nothing of it ran."""
@@ -75,6 +79,14 @@ class ScriptRejected(ScriptError):
 
 class ScriptTimeout(ScriptError):
     """The script ran past its time limit and was stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"stopped: the script ran longer than its {seconds:g} s limit")
+
+
+class ScriptRefused(ScriptError, AttributeError):
+    """An attribute the sandbox withholds at run time (a script may catch it as an AttributeError)."""
 
 
 class ScriptLimitError(ScriptError):
@@ -322,11 +334,11 @@ def guarded_getattr(obj: Any, name: str, default: Any = raise_) -> Any:
     A missing attribute raises AttributeError (safer_getattr's own default would give None).
     """
     if isinstance(name, str) and name in _BLOCKED_ATTRIBUTES:
-        raise AttributeError(f'"{name}" is not available in scripts')
+        raise ScriptRefused(f'"{name}" is not available in scripts')
     is_type = isinstance(obj, type)
     if is_type and issubclass(obj, (str, bytes, list)) and (name in _STRING_GUARDS or name == "extend"):
         # str.join(sep, items) would bypass the bound-method guards below.
-        raise AttributeError(f'call "{name}" on a value, not on the type')
+        raise ScriptRefused(f'call "{name}" on a value, not on the type')
     value = _restricted_getattr(obj, name, default)
     if not is_type:
         if isinstance(obj, (str, bytes)) and name in _STRING_GUARDS:
@@ -552,7 +564,7 @@ def run_with_time_limit(seconds: float, func: Callable[..., T], *args: Any) -> T
     try:
         return func(*args)
     except _Interrupt:
-        raise ScriptTimeout(f"stopped: the script ran longer than its {seconds:g} s limit") from None
+        raise ScriptTimeout(seconds) from None
     finally:
         # CPython drops a tracer that raised, so this also restores tracing for the caller.
         sys.settrace(previous)
@@ -758,9 +770,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: Mapping[str, Any] | None = None) -> Any:
-        code = compile_checked(expression, "eval")
-        scope = self._scope(external_context, context)
-        result = run_with_time_limit(self.time_limit, eval, code, scope)
+        try:
+            code = compile_checked(expression, "eval")
+            scope = self._scope(external_context, context)
+            result = run_with_time_limit(self.time_limit, eval, code, scope)
+        except ScriptError as exc:
+            exc.kind = "expression"  # for the error people see: a condition, not a script
+            raise
         # A generator or function would run later, outside the time limit.
         if callable(result) or isinstance(result, Iterator):
             raise ScriptDataError(f"the expression gave a {type(result).__name__}, not a value")
@@ -795,6 +811,48 @@ class RestrictedScriptEngine(PythonScriptEngine):
         # DMN tells "5" from "> 5" by catching SyntaxError here, so parse errors stay SyntaxErrors.
         ast.parse(expression, mode="eval")
         compile_checked(expression, "eval")
+
+
+# --- a script stopped or refused while a case ran -----------------------------------------------------
+
+# What the sandbox stops or refuses: the model's fault, answered as ScriptFailed (422), not as our 500.
+# RecursionError is Python's own stop for runaway recursion in a script.
+SANDBOX_STOPS = (ScriptTimeout, ScriptRejected, ScriptLimitError, ScriptRefused, RecursionError)
+
+
+def _in_chain(exc: BaseException | None, kinds: type | tuple[type, ...]) -> BaseException | None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kinds):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def script_failure(exc: BaseException) -> ScriptFailed | None:
+    """The ScriptFailed naming the BPMN element and file, when ``exc`` is the sandbox stopping a script.
+
+    SpiffWorkflow wraps what a script raised in a WorkflowTaskException that knows the task; the
+    sandbox's own error is further down the chain. None for anything else (our faults stay 500).
+    """
+    task_error = _in_chain(exc, WorkflowTaskException)
+    stop = _in_chain(task_error, SANDBOX_STOPS)
+    if task_error is None or stop is None:
+        return None
+    task = getattr(task_error, "task", None)
+    spec = getattr(task_error, "task_spec", None) or getattr(task, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None) or "an element"
+    file = getattr(getattr(getattr(task, "workflow", None), "spec", None), "file", None) or "the model"
+    where = f"{getattr(stop, 'kind', 'script')} of {element} in {file}"
+    if isinstance(stop, ScriptTimeout):
+        what = f"{where} ran past its {stop.seconds:g} s time limit and was stopped"
+    elif isinstance(stop, RecursionError):
+        what = f"{where} recursed too deeply and was stopped"
+    else:
+        what = f"{where} was refused by the sandbox ({stop})"
+    return ScriptFailed(f"{what}; nothing was changed: the process owner must fix the model",
+                        element_id=element, file=file)
 
 
 # --- deploy-time validation of whole process specs -------------------------------------------------

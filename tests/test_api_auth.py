@@ -107,9 +107,12 @@ def test_healthz_answers_503_when_the_database_does_not(
 ) -> None:
     # A directory is no SQLite database: every connection attempt fails.
     app = make_app(database_url=f"sqlite:///{tmp_path}")
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         response = app.test_client().get("/healthz")
-    assert response.status_code == 503
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    # One warning line per failed check, no traceback: load balancers poll this through an outage.
+    assert [r.levelno for r in caplog.records if "health check" in r.getMessage()] == [logging.WARNING]
+    assert not any(r.exc_info for r in caplog.records)
     body = response.get_json()
     assert body["status"] == "unavailable"
     assert body["error"]["code"] == "database_unavailable"

@@ -6,9 +6,9 @@ Already covered elsewhere, and not repeated: XXE and billion laughs on the API d
 
 Here: hostile XML in every upload path; scripts that try to break out, at deploy and at run time;
 SQL in filter fields; oversized and deeply nested JSON; broken Unicode; path traversal in file
-names, form references and URLs. Each must answer a 4xx that names what is wrong (a run-time
-script fault is the logged ``process_fault`` that leaves the case as it was), store nothing and
-run nothing.
+names, form references and URLs. Each must answer a 4xx that names what is wrong (a script the
+time limit stops at run time is the logged 422 ``script_failed`` naming its element and file, which
+leaves the case as it was), store nothing and run nothing.
 """
 from __future__ import annotations
 
@@ -236,17 +236,23 @@ def test_a_runaway_script_is_stopped_and_the_case_can_go_on(hostile_app: Flask, 
     started = time.monotonic()
     failed = client.post(f"/api/v1/tasks/{task_id}/complete", json=data, headers=dispatcher)
     assert time.monotonic() - started < 10
-    assert failed.status_code == 500 and failed.get_json()["error"]["code"] == "process_fault", text(failed)
-    assert "can be retried" in failed.get_json()["error"]["message"]
+    # The model's fault, not ours: a 4xx naming the element and the file, not a 500.
+    error = failed.get_json()["error"]
+    assert failed.status_code == 422 and error["code"] == "script_failed", text(failed)
+    assert (error["element_id"], error["file"]) == ("Task_dispatch", "complaint_intake.bpmn")
+    limit = state(hostile_app).settings.script_time_limit_seconds
+    stopped = {"endless": f"ran past its {limit:g} s time limit and was stopped",
+               "recursion": "recursed too deeply and was stopped"}[script]
+    assert error["message"].startswith(f"script of Task_dispatch in complaint_intake.bpmn {stopped}"), error
     # The case is as it was: the task is open, nothing was completed, the fault is on record.
     case = client.get(f"/api/v1/complaints/{number}", headers=bearer(hostile_app, "supervisor")).get_json()
     assert case["status"] == "running" and [t["id"] for t in case["tasks"]] == [task_id]
-    assert "limit" in case["last_error"] or "RecursionError" in case["last_error"]
+    assert stopped in case["last_error"] and "Task_dispatch" in case["last_error"]
     assert not [e for e in case["timeline"] if e["type"] == "task_completed" and e["task_id"] == task_id]
-    # Through the task page too: an error page, not a crash, and the task stays open.
+    # Through the task page too: an error page naming the script, not a crash, and the task stays open.
     page = Session(hostile_app, "dispatcher").post(f"/tasks/{task_id}",
                                                    {"department": "network", "dispatch_note": "请核查"})
-    assert page.status_code == 500 and "<html" in text(page).lower()
+    assert page.status_code == 422 and "<html" in text(page).lower() and "Task_dispatch" in text(page)
     # The owner fixes the diagram and moves the case onto it; then the task completes.
     fixed = client.post("/api/v1/process-definitions", headers=owner, content_type="multipart/form-data",
                         data={"files": [(io.BytesIO(_with_post_script("checked = True")), "complaint_intake.bpmn")]})

@@ -27,6 +27,13 @@ class AppState:
     engine: ComplaintEngine
     # The TestClock behind POST /api/v1/admin/clock; None unless settings.test_clock.
     test_clock: clock_module.TestClock | None = None
+    # The read replica of COMPLAINTFLOW_REPORTS_DATABASE_URL; None: reports read the primary.
+    reports_replica: Database | None = None
+
+    @property
+    def reports_db(self) -> Database:
+        """Where report reads go (report settings are written to the primary, ``db``)."""
+        return self.reports_replica or self.db
 
     def __getitem__(self, name: str) -> object:
         """Also readable as a mapping: ``app.extensions["complaintflow"]["engine"]``."""
@@ -50,17 +57,24 @@ def create_app(settings: Settings | None = None, engine: ComplaintEngine | None 
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     test_clock = _install_test_clock() if settings.test_clock else None
-    app.extensions[EXTENSION] = AppState(settings=settings, db=db, engine=engine, test_clock=test_clock)
+    reports_replica = None
+    if settings.reports_database_url:
+        reports_replica = Database(settings.reports_database_url, pool_size=settings.db_pool_size,
+                                   max_overflow=settings.db_max_overflow)
+    app.extensions[EXTENSION] = AppState(settings=settings, db=db, engine=engine, test_clock=test_clock,
+                                         reports_replica=reports_replica)
 
     from .api import api, clock_api, health
     from .api_import import api_import
     from .api_reports import api_reports
     from .api_versions import api_versions
+    from .db_faults import register_database_faults
     from .errors import register_error_handlers
     from .openapi import openapi
     from .request_text import refuse_broken_text
 
     register_error_handlers(app)
+    register_database_faults(app)  # 503/507 when the database is down, read-only or full
     # First of the before_request functions: ahead of the UI's CSRF check, which parses the form.
     app.before_request(refuse_broken_text)
     app.register_blueprint(health)

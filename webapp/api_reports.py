@@ -8,11 +8,12 @@
 
 Each GET answers JSON, or a file with ``?format=csv`` or ``?format=xlsx``. Bad query
 parameters are 400 with ``fields`` naming each one. The queries and their counting rules
-are in engine/reports.py.
+are in engine/reports.py. Reports read the reports database (COMPLAINTFLOW_REPORTS_DATABASE_URL,
+a read replica) when one is set, and say so in ``source``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import Blueprint, Response, current_app, request
 
@@ -45,9 +46,16 @@ def file_response(report: dict, chosen: str) -> Response:
     return response
 
 
+def read_report(build: Callable[..., dict], viewer: object, args: Mapping[str, str], **options: object) -> dict:
+    """A report read from the reports database (the replica when one is configured), with its ``source``."""
+    app_state = state(current_app)
+    source = reports.data_source(app_state.reports_db, replica=app_state.reports_replica is not None)
+    return {**build(app_state.reports_db, viewer, args, **options), "source": source}
+
+
 def _answer(build: Callable[..., dict], **options: object) -> Response | dict:
     chosen = _format()  # checked before any work is done
-    report = build(state(current_app).db, current_viewer(), request.args, **options)
+    report = read_report(build, current_viewer(), request.args, **options)
     return report if chosen == "json" else file_response(report, chosen)
 
 

@@ -34,6 +34,13 @@ def _report(summary: str, operation_id: str, schema: str, description: str, para
                              parameters=[*parameters, FORMAT])}
 
 
+SOURCE = {"type": "object", "description": "Where the figures come from. `replica` (COMPLAINTFLOW_REPORTS_DATABASE_URL "
+          "is set) trails the primary by the replication lag.", "properties": {
+    "database": {"enum": ["primary", "replica"]},
+    "data_as_of": {"type": ["string", "null"], "format": "date-time",
+                   "description": "On a PostgreSQL standby, the commit time of the last transaction it replayed; "
+                                  "null when unknown (the figures may lag by an unknown time)."}}}
+
 SERIES_POINT = {"type": "object", "properties": {
     "bucket": {"type": "string", "description": "2026-03-02, 2026-W10 or 2026-03."},
     "from": DATE, "to": DATE, "numerator": {"type": "integer"}, "denominator": {"type": ["integer", "null"]},
@@ -69,6 +76,7 @@ SCHEMAS: dict = {
         "properties": {
             "from": DATE, "to": DATE, "period": {"enum": list(PERIODS)}, "split": {"type": ["string", "null"]},
             "as_of": {"type": "string", "format": "date-time"},
+            "source": SOURCE,
             "customer_count": {"type": ["integer", "null"]},
             "buckets": {"type": "array", "items": {"type": "object"}},
             "figures": {"type": "array", "items": ref("ReportFigure")},
@@ -84,6 +92,7 @@ SCHEMAS: dict = {
         "required": ["lines"],
         "properties": {
             "from": DATE, "to": DATE, "as_of": {"type": "string", "format": "date-time"},
+            "source": SOURCE,
             "lines": {"type": "array", "items": {"allOf": [ref("ReportFigure"), {"type": "object", "properties": {
                 "policy": {"type": "string"}, "clock": {"type": "string"}, "basis": {"type": "string"},
                 "amount": {"type": "integer"},
@@ -99,6 +108,7 @@ SCHEMAS: dict = {
         "properties": {
             "month": {"type": "string", "examples": ["2026-03"]}, "from": DATE, "to": DATE,
             "previous_month": {"type": "string"}, "last_year_month": {"type": "string"},
+            "source": SOURCE,
             "counts": {"type": "array", "items": {"type": "object", "properties": {
                 "id": {"enum": ["total", "repeat", "invalid", "valid"]}, "part": {"type": "string"},
                 "value": {"type": "integer"}, "previous": {"type": "integer"}, "last_year": {"type": "integer"},
@@ -134,6 +144,7 @@ SCHEMAS: dict = {
             "split": {"type": ["string", "null"]}, "key": {"type": ["string", "null"]},
             "items": {"type": "array", "items": ref("ReportCase")}, "total": {"type": "integer"},
             "page": {"type": "integer"}, "page_size": {"type": "integer"},
+            "source": SOURCE,
         },
     },
     "ReportSettings": {

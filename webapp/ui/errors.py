@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import EngineError
+from engine.errors import DatabaseFault, EngineError, ScriptFailed
 
 from .. import errors as api_errors
+from ..db_faults import database_fault_response
 from . import ui
 
 
@@ -53,6 +54,11 @@ def _csrf_failed(error: CSRFError) -> Response | tuple[str, int]:
 
 
 def _engine_error(error: EngineError) -> tuple[str, int]:
+    if isinstance(error, ScriptFailed):  # the model's fault, not the input's: name what the owner must fix
+        return render_template("error.html", status=error.status, title=_("The process could not go on"),
+                               message=_("A script of the process model was stopped and nothing was saved. "
+                                         "Tell the process owner what it says below."),
+                               detail=error.message), error.status
     if error.status >= 500:
         api_errors.log.error("%s on %s %s: %s", error.code, request.method, request.path, error.message)
     return error_page(error.status)
@@ -72,5 +78,7 @@ def _not_found(error: HTTPException) -> Response | tuple[str, int]:
     return error_page(404)
 
 
+# A failing database gets webapp.db_faults' plain page: this blueprint's EngineError page reads the database.
+ui.register_error_handler(DatabaseFault, database_fault_response)
 ui.register_error_handler(EngineError, _engine_error)
 ui.register_error_handler(HTTPException, _http_error)

@@ -19,7 +19,7 @@ from engine import reports
 from engine.errors import BadRequest, ValidationFailed
 
 from .. import state
-from ..api_reports import MISSED_IN_FILES, file_response
+from ..api_reports import MISSED_IN_FILES, file_response, read_report
 from . import i18n, ui
 from .session import login_required, viewer
 
@@ -79,6 +79,7 @@ def _require() -> None:
 
 
 def _db():  # noqa: ANN202
+    # The primary: report settings are written here and read back at once (reports themselves: read_report).
     return state(current_app).db
 
 
@@ -215,7 +216,7 @@ def _render(template: str, build, charts, names: tuple[str, ...], **extra: objec
     args = request.args
     report, errors = None, {}
     try:
-        report = build(_db(), viewer(), args)
+        report = read_report(build, viewer(), args)
     except BadRequest as error:
         errors = error.fields or {"query": error.message}
     query = _query(args, *names)
@@ -259,7 +260,7 @@ def reports_appeals() -> tuple[str, int]:
 def reports_cases() -> tuple[str, int]:
     _require()
     args = request.args
-    listing = reports.case_list(_db(), viewer(), args)  # a bad link is a 400 page
+    listing = read_report(reports.case_list, viewer(), args)  # a bad link is a 400 page
     pages = max(1, -(-listing["total"] // listing["page_size"]))
 
     def page_url(page: int) -> str:
@@ -278,7 +279,7 @@ def reports_cases() -> tuple[str, int]:
 def reports_case_rows() -> tuple[str, int]:
     """One page of a drill-down as a bare table, for htmx (the standards page loads each line's missed cases)."""
     _require()
-    listing = reports.case_list(_db(), viewer(), request.args)
+    listing = read_report(reports.case_list, viewer(), request.args)
     return render_template("reports_case_rows.html", listing=listing, STATES=STATES, table_id=None,
                            **_helpers()), 200
 
@@ -293,7 +294,7 @@ def reports_export() -> object:
     options: dict = {"export": True} if kind == "cases" else {}
     if kind == "standards" and not request.args.get("missed"):
         options["missed"] = MISSED_IN_FILES
-    report = EXPORTS[kind](_db(), viewer(), request.args, **options)
+    report = read_report(EXPORTS[kind], viewer(), request.args, **options)
     return file_response(report, fmt)
 
 
