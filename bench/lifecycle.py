@@ -11,11 +11,16 @@ calls the customer back, and the case is archived. Through HTTP each user finds 
 
 The server is `complaintflow serve --workers N` (gunicorn) on PostgreSQL; the clients are threads in
 this process, each with a keep-alive connection and a stream of lifecycles of its own. The database is
-`complaintflow_bench` on BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres),
+`complaintflow_bench_perf` on BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres),
 dropped and created afresh for each run. "SpiffWorkflow alone" runs the same BPMN, DMN and restricted
 scripts in memory, one thread, with service tasks (SMS, linked cases) answered by a stub.
 
 --record writes the table between <!-- lifecycle:begin --> and <!-- lifecycle:end --> in docs/PERFORMANCE.md.
+
+--in-process N runs N lifecycles through the Flask test client in this process instead (no gunicorn, no
+HTTP) and prints the wall time and SQL statements of each kind of request; with --cprofile FILE it also
+writes a cProfile of those lifecycles (read it with `python -m pstats FILE`). This is how the costs in
+"Where the time goes" of docs/PERFORMANCE.md are measured.
 """
 from __future__ import annotations
 
@@ -57,7 +62,10 @@ STEPS: tuple[tuple[str, str, dict], ...] = (
 USERS = {"intake": "intake", "dispatcher": "dispatcher", "network": "dept:network"}
 PASSWORD = "bench-password"
 REQUESTS_PER_LIFECYCLE = 1 + 2 * len(STEPS)
-BENCH_DB = "complaintflow_bench"
+# Operations reply with the case's number, status and open tasks: all a client needs for its next step.
+VIEW = "summary"
+# A database of this benchmark's own, so that it never clashes with other benchmarks' runs.
+BENCH_DB = "complaintflow_bench_perf"
 
 # call(method, path, body, user) -> (status, json body)
 Call = Callable[[str, str, Any, str | None], tuple[int, Any]]
@@ -75,7 +83,7 @@ def complaint() -> dict:
 
 def lifecycle(call: Call) -> str:
     """One complaint from intake to archive through the API; returns its number."""
-    status, case = call("POST", "/api/v1/complaints", complaint(), "intake")
+    status, case = call("POST", f"/api/v1/complaints?view={VIEW}", complaint(), "intake")
     assert status == 201, (status, case)
     number = case["number"]
     for user, bpmn_id, data in STEPS:
@@ -83,7 +91,7 @@ def lifecycle(call: Call) -> str:
         assert status == 200, (status, page)
         found = [t["id"] for t in page["items"] if t["complaint_number"] == number and t["bpmn_id"] == bpmn_id]
         assert len(found) == 1, (number, user, bpmn_id, page)
-        status, body = call("POST", f"/api/v1/tasks/{found[0]}/complete", {"data": data}, user)
+        status, body = call("POST", f"/api/v1/tasks/{found[0]}/complete?view={VIEW}", {"data": data}, user)
         assert status == 200, (status, body)
     assert body["case"]["status"] == "completed", body["case"]["status"]
     return number
@@ -318,6 +326,84 @@ def spiff_alone(lifecycles: int) -> dict:
     return {"lifecycles": rate, "requests": None}
 
 
+# -- in process, for profiling --------------------------------------------------------------------------
+
+
+def request_kind(method: str, path: str) -> str:
+    if path.startswith("/api/v1/complaints"):
+        return "start"
+    if path.startswith("/api/v1/tasks?"):
+        return "inbox"
+    return "complete" if method == "POST" else f"{method} {path}"
+
+
+def in_process(lifecycles: int, profile_path: str | None = None) -> None:
+    """Lifecycles through the Flask test client on PostgreSQL: wall time and SQL statements per request kind."""
+    import cProfile
+    from collections import defaultdict
+
+    from sqlalchemy import event
+
+    from engine.config import Settings
+    from webapp import create_app, state
+
+    url = bench_url()
+    prepare_database(url)
+    app = create_app(Settings(database_url=url, secret_key="bench-only-secret"))
+    db = state(app).db
+    client = app.test_client()
+    statements = [0]
+    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.__setitem__(0, statements[0] + 1))
+    times: dict[str, list[float]] = defaultdict(list)
+    queries: dict[str, list[int]] = defaultdict(list)
+    tokens: dict[str, str] = {}
+
+    def call(method: str, path: str, body: Any = None, user: str | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {tokens[user]}"} if user else {}
+        before, started = statements[0], time.perf_counter()
+        response = client.open(path, method=method, json=body, headers=headers)
+        kind = request_kind(method, path)
+        times[kind].append(time.perf_counter() - started)
+        queries[kind].append(statements[0] - before)
+        return response.status_code, response.get_json()
+
+    try:
+        for username in USERS:
+            status, body = call("POST", "/api/v1/auth/token", {"username": username, "password": PASSWORD})
+            assert status == 200, body
+            tokens[username] = body["token"]
+        for _ in range(3):  # warm-up: parsed specs, calendar, connections
+            lifecycle(call)
+        times.clear()
+        queries.clear()
+        profiler = cProfile.Profile() if profile_path else None
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        for _ in range(lifecycles):
+            lifecycle(call)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile_path)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    finally:
+        db.dispose()
+        drop_database()
+    print(f"{lifecycles} lifecycles in process (Flask test client, PostgreSQL, 1 thread): "
+          f"{lifecycles / elapsed:.1f} lifecycles/s, {1000 * elapsed / lifecycles:.1f} ms each "
+          f"({1000 * cpu / lifecycles:.1f} ms CPU of this process, PostgreSQL's not counted); "
+          f"{sum(map(sum, queries.values())) / lifecycles:.0f} SQL statements each")
+    print("| request | count | mean ms | p50 ms | SQL statements each |")
+    print("|---|---:|---:|---:|---:|")
+    for kind, spans in times.items():
+        spans = sorted(spans)
+        print(f"| {kind} | {len(spans)} | {1000 * sum(spans) / len(spans):.2f} | {1000 * spans[len(spans) // 2]:.2f} "
+              f"| {sum(queries[kind]) / len(queries[kind]):.1f} |")
+    alone = spiff_alone(lifecycles)["lifecycles"]
+    print(f"SpiffWorkflow alone: {alone:.1f} lifecycles/s, {1000 / alone:.1f} ms each; "
+          f"in process is {alone * elapsed / lifecycles:.2f}x slower")
+
+
 # -- the report ------------------------------------------------------------------------------------------
 
 
@@ -353,7 +439,13 @@ def main() -> None:
     parser.add_argument("--clients-per-worker", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (serve's default)")
     parser.add_argument("--record", action="store_true")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="profile N lifecycles through the Flask test client instead (see above)")
+    parser.add_argument("--cprofile", default=None, metavar="FILE", help="with --in-process: cProfile output")
     args = parser.parse_args()
+    if args.in_process:
+        in_process(args.in_process, args.cprofile)
+        return
     results: dict[str, dict] = {}
     loads: dict[str, str] = {}
     for workers in (int(w) for w in args.workers.split(",")):

@@ -6,7 +6,7 @@ beside the same process run by SpiffWorkflow alone in one process.
 The server is `complaintflow serve --workers 1` (one gunicorn worker; bench/lifecycle.py compares worker
 counts) in its own process; the clients are threads in this one, each with a keep-alive connection.
 Completions are the first two user tasks of `processes/`: first contact (intake, not solved) and the
-dispatcher's audit. PostgreSQL uses the database `complaintflow_bench` (created if missing)
+dispatcher's audit. PostgreSQL uses the database `complaintflow_bench_perf` (dropped and created)
 on BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres). --record writes the
 table into docs/PERFORMANCE.md.
 """
@@ -46,6 +46,8 @@ USERS = {"intake": "intake", "dispatcher": "dispatcher", "network": "dept:networ
 COMPLETIONS = (("intake", {"first_contact_solved": False}),
                ("dispatcher", {"departments": ["network"], "dispatch_note": "bench"}))
 _phones = itertools.count(1)
+# This benchmark's own PostgreSQL database, so that its runs never clash with other benchmarks'.
+BENCH_DB = "complaintflow_bench_perf"
 
 
 def complaint() -> dict:
@@ -149,7 +151,7 @@ def timed(clients: int, items: list, work) -> float:  # noqa: ANN001
 
 
 def bench_http(kind: str, cases: int, clients: int) -> dict:
-    url = prepare_database(kind)
+    url = prepare_database(kind, BENCH_DB)
     server, port = start_server(url)
     try:
         client = Client(port)

@@ -119,55 +119,67 @@ class CaseFact(Base):
 
 
 def sync(session: Session, instance: ProcessInstance, process_id: str, data: dict) -> None:
-    """Write the case's reporting row from its data and its audit trail."""
-    # A new row joins the session only once complete: the queries below would autoflush it.
-    row = session.get(CaseFact, instance.id) or CaseFact(instance_id=instance.id)
+    """Write the case's reporting row from its data and its audit trail; only the columns that changed.
+
+    Every value is worked out first (the audit query would otherwise flush half a change), then the row
+    is updated in one statement, and not at all when nothing changed (``updated_at`` included).
+    """
+    with session.no_autoflush:
+        row = session.get(CaseFact, instance.id)
+        values = _values(session, instance, process_id, data)
+    if row is None:
+        session.add(CaseFact(instance_id=instance.id, **values, updated_at=clock.now()))
+        return
+    changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(row, name, value)
+        row.updated_at = clock.now()
+
+
+def _values(session: Session, instance: ProcessInstance, process_id: str, data: dict) -> dict[str, Any]:
+    """Every column of the case's reporting row but the keys and ``updated_at``."""
     received = instance.created_at
-    row.number = instance.business_key
-    row.process_id = process_id
-    row.status = instance.status
-    row.received_at = received
-    row.received_day = local_day(received)
-    row.ended_at = instance.ended_at
-    row.tier = tier_of(data)
-    row.star_level = _int(data.get("star_level"))
-    row.svip = data.get("svip") if isinstance(data.get("svip"), bool) else None
+    values: dict[str, Any] = {
+        "number": instance.business_key, "process_id": process_id, "status": instance.status,
+        "received_at": received, "received_day": local_day(received), "ended_at": instance.ended_at,
+        "tier": tier_of(data), "star_level": _int(data.get("star_level")),
+        "svip": data.get("svip") if isinstance(data.get("svip"), bool) else None,
+    }
     for name, limit in (("city", 64), ("region", 16), ("category", 64), ("business_line", 16), ("channel", 16),
                         ("phone", 32)):
-        setattr(row, name, _text(data.get(name), limit))
-    _copy_clocks(row, data.get("sla_clocks"))
+        values[name] = _text(data.get(name), limit)
+    values.update(_clock_values(data.get("sla_clocks")))
     solved = data.get("first_contact_solved")
-    row.first_contact_solved = solved if isinstance(solved, bool) else None
-    row.repeat_count = _int(data.get("repeat_count")) or 0
+    values["first_contact_solved"] = solved if isinstance(solved, bool) else None
+    values["repeat_count"] = _int(data.get("repeat_count")) or 0
     upgrade = data.get("upgrade_case")
-    row.upgraded_to = _text(upgrade.get("number"), 64) if isinstance(upgrade, dict) else None
-    row.original_number = instance.original_key or _text(data.get("original_number"), 64)
-    row.satisfaction = data.get("satisfaction") if data.get("satisfaction") in SATISFACTION else None
-    _copy_stages(row, _task_intervals(session, instance.id))
+    values["upgraded_to"] = _text(upgrade.get("number"), 64) if isinstance(upgrade, dict) else None
+    values["original_number"] = instance.original_key or _text(data.get("original_number"), 64)
+    values["satisfaction"] = data.get("satisfaction") if data.get("satisfaction") in SATISFACTION else None
+    values.update(_stage_values(_task_intervals(session, instance.id)))
     if process_id == APPEAL:
-        _copy_appeal(session, row, instance, data)
-    row.departments = departments_text(departments_of(data))
-    row.updated_at = clock.now()
-    session.add(row)
+        values.update(_appeal_values(session, instance, data, values["phone"]))
+    values["departments"] = departments_text(departments_of(data))
+    return values
 
 
 def local_day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-def _copy_clocks(row: CaseFact, clocks: Any) -> None:
+def _clock_values(clocks: Any) -> dict[str, Any]:
     clocks = clocks if isinstance(clocks, dict) else {}
-    paused = False
+    values: dict[str, Any] = {}
     for name in CLOCKS:
         entry = clocks.get(name)
         entry = entry if isinstance(entry, dict) else {}
-        setattr(row, f"{name}_policy", _text(entry.get("policy"), 64))
-        setattr(row, f"{name}_due_at", _when(entry.get("due_at")))
-        setattr(row, f"{name}_met_at", _when(entry.get("met_at")))
-    for entry in clocks.values():
-        if isinstance(entry, dict) and entry.get("paused") and not entry.get("met_at"):
-            paused = True
-    row.paused = paused
+        values[f"{name}_policy"] = _text(entry.get("policy"), 64)
+        values[f"{name}_due_at"] = _when(entry.get("due_at"))
+        values[f"{name}_met_at"] = _when(entry.get("met_at"))
+    values["paused"] = any(isinstance(entry, dict) and entry.get("paused") and not entry.get("met_at")
+                           for entry in clocks.values())
+    return values
 
 
 def departments_of(data: dict) -> set[str]:
@@ -228,39 +240,44 @@ def union_seconds(spans: Iterable[tuple[datetime, datetime]]) -> float:
     return total.total_seconds()
 
 
-def _copy_stages(row: CaseFact, intervals: list[Interval]) -> None:
+def _stage_values(intervals: list[Interval]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     for stage, tasks in STAGE_TASKS.items():
         spans = [(start, stop) for bpmn_id, start, stop in intervals if bpmn_id in tasks]
-        setattr(row, f"{stage}_seconds", union_seconds(spans) if spans else None)
+        values[f"{stage}_seconds"] = union_seconds(spans) if spans else None
     dispatched = [stop for bpmn_id, _start, stop in intervals if bpmn_id in STAGE_TASKS["dispatch"]]
-    row.dispatched_at = min(dispatched) if dispatched else None
+    values["dispatched_at"] = min(dispatched) if dispatched else None
     callbacks = [stop for bpmn_id, _start, stop in intervals if bpmn_id in CALLBACK_TASKS]
-    row.callback_at = max(callbacks) if callbacks else None
+    values["callback_at"] = max(callbacks) if callbacks else None
+    return values
 
 
 # -- appeals -------------------------------------------------------------------------------------
 
 
-def _copy_appeal(session: Session, row: CaseFact, instance: ProcessInstance, data: dict) -> None:
+def _appeal_values(session: Session, instance: ProcessInstance, data: dict, phone: str | None) -> dict[str, Any]:
     """Appeal fields. Validity, reason and issue come first from the registration form
     (``appeal_valid``, ``appeal_invalid_reason``, ``appeal_issue`` of forms/appeal_register.json); then
     from the regulator's ticket (the ``appeal`` message payload: ``valid``/``invalid_reason``, ``issue``,
     ``repeat``); failing both, an appeal is valid, its issue is the linked complaint's category, and it
     repeats an appeal from the same phone number received within the repeat-complaint window."""
     ticket = data.get("appeal") if isinstance(data.get("appeal"), dict) else {}
-    row.appeal_ticket = _text(data.get("regulator_ticket"), 64)
-    row.appeal_type = _text(data.get("appeal_type"), 32)
-    row.appeal_outcome = data.get("outcome") if data.get("outcome") in APPEAL_OUTCOMES else None
     reason = _text(data.get("appeal_invalid_reason"), 128) or _text(ticket.get("invalid_reason"), 128)
     valid = data.get("appeal_valid")
     if not isinstance(valid, bool):
         valid = ticket.get("valid")
-    row.appeal_valid = valid if isinstance(valid, bool) else reason is None
-    row.appeal_invalid_reason = None if row.appeal_valid else reason
-    row.appeal_issue = (_text(data.get("appeal_issue"), 64) or _text(ticket.get("issue"), 64)
-                        or _linked_category(session, data))
+    valid = valid if isinstance(valid, bool) else reason is None
     repeat = ticket.get("repeat")
-    row.appeal_repeat = repeat if isinstance(repeat, bool) else _earlier_appeal(session, instance, row.phone)
+    return {
+        "appeal_ticket": _text(data.get("regulator_ticket"), 64),
+        "appeal_type": _text(data.get("appeal_type"), 32),
+        "appeal_outcome": data.get("outcome") if data.get("outcome") in APPEAL_OUTCOMES else None,
+        "appeal_valid": valid,
+        "appeal_invalid_reason": None if valid else reason,
+        "appeal_issue": (_text(data.get("appeal_issue"), 64) or _text(ticket.get("issue"), 64)
+                         or _linked_category(session, data)),
+        "appeal_repeat": repeat if isinstance(repeat, bool) else _earlier_appeal(session, instance, phone),
+    }
 
 
 def _linked_category(session: Session, data: dict) -> str | None:
@@ -296,7 +313,7 @@ def backfill(db, runner, everything: bool = False, batch_size: int = 200) -> int
     ``db`` is an engine.db.Database and ``runner`` an engine.instances.CaseRunner; each batch is
     one transaction. Returns how many cases were written.
     """
-    from .case_sync import case_data
+    from .case_sync import case_data, clock_rows, sync_clocks
 
     done, last_id = 0, 0
     while True:
@@ -311,7 +328,11 @@ def backfill(db, runner, everything: bool = False, batch_size: int = 200) -> int
             for instance_id in ids:
                 instance = session.get(ProcessInstance, instance_id)
                 workflow, definition = runner.load(session, instance)
-                sync(session, instance, definition.process_id, case_data(workflow))
+                data = case_data(workflow)
+                sync(session, instance, definition.process_id, data)
+                # Saves leave case_clocks alone while the clocks stay as loaded: a case saved before the
+                # table existed gets its rows here.
+                sync_clocks(session, instance.id, clock_rows(data))
                 done += 1
             last_id = ids[-1]
             session.flush()

@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, clock
@@ -147,17 +147,31 @@ class CaseSync:
         self.meta = task_meta.get("tasks", {})
         self.evaluate = evaluate  # (task, expression) -> value, restricted
 
-    def run(self, workflow: BpmnWorkflow, actor: str) -> None:
-        self._sync_human_tasks(workflow, actor)
-        self._sync_timers(workflow)
-        self._sync_messages(workflow)
+    def run(self, workflow: BpmnWorkflow, actor: str, task_rows: list[HumanTask] | None = None,
+            timers: dict[str, datetime] | None = None, messages: frozenset[str] | None = None) -> list[HumanTask]:
+        """Returns the case's open human_tasks rows. ``task_rows``: the case's rows, when the caller holds
+        them fresh. ``timers`` and ``messages``: what the timers and message_waits rows hold
+        (engine.instances.IndexSnapshot), when known; an index whose rows already match is not touched."""
+        open_rows = self._sync_human_tasks(workflow, actor, task_rows)
+        waiting = waiting_timers(workflow)
+        if timers is None:
+            self._sync_timers(waiting)
+        elif {task_id: due for task_id, (_, due) in waiting.items()} != timers:
+            self._change_timers(waiting, timers)
+        names = waiting_messages(workflow)
+        if messages is None or names != messages:
+            self._sync_messages(names)
+        return open_rows
 
     # -- human tasks -----------------------------------------------------------------
 
-    def _sync_human_tasks(self, workflow: BpmnWorkflow, actor: str) -> None:
-        rows = {r.id: r for r in self.session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == self.instance.id))}
+    def _sync_human_tasks(self, workflow: BpmnWorkflow, actor: str,
+                          task_rows: list[HumanTask] | None) -> list[HumanTask]:
+        if task_rows is None:
+            task_rows = list(self.session.scalars(select(HumanTask).where(HumanTask.instance_id == self.instance.id)))
+        rows = {r.id: r for r in task_rows}
         ready = {str(t.id): t for t in open_human_tasks(workflow)}
+        open_rows = [row for task_id, row in rows.items() if task_id in ready]
         for task_id, row in rows.items():
             if task_id not in ready:
                 task = find_task(workflow, task_id)
@@ -169,10 +183,12 @@ class CaseSync:
             if task_id not in rows:
                 row = self._new_row(task)
                 self.session.add(row)
+                open_rows.append(row)
                 audit.record(self.session, "task_ready", actor, instance_id=self.instance.id,
                              business_key=self.instance.business_key, task_id=task_id, bpmn_id=row.bpmn_id,
                              data={"name": row.name, "role": row.role,
                                    "due_at": row.due_at.isoformat() if row.due_at else None})
+        return open_rows
 
     def _new_row(self, task: Task) -> HumanTask:
         spec = task.task_spec
@@ -217,10 +233,9 @@ class CaseSync:
 
     # -- timers and messages -------------------------------------------------------------
 
-    def _sync_timers(self, workflow: BpmnWorkflow) -> None:
+    def _sync_timers(self, waiting: dict[str, tuple[Task, datetime]]) -> None:
         rows = {r.task_id: r for r in self.session.scalars(
             select(Timer).where(Timer.instance_id == self.instance.id))}
-        waiting = waiting_timers(workflow)
         for task_id, row in rows.items():
             if task_id not in waiting:
                 self.session.delete(row)
@@ -232,15 +247,30 @@ class CaseSync:
                                        bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
                                        due_at=due, attempts=0))
 
-    def _sync_messages(self, workflow: BpmnWorkflow) -> None:
+    def _change_timers(self, waiting: dict[str, tuple[Task, datetime]], rows: dict[str, datetime]) -> None:
+        """Like _sync_timers, when the rows are known (task id -> due time): no query to read them."""
+        gone = sorted(task_id for task_id in rows if task_id not in waiting)
+        if gone:
+            self.session.execute(delete(Timer).where(Timer.instance_id == self.instance.id,
+                                                     Timer.task_id.in_(gone)))
+        for task_id, (task, due) in waiting.items():
+            if task_id not in rows:
+                self.session.add(Timer(instance_id=self.instance.id, task_id=task_id,
+                                       bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
+                                       due_at=due, attempts=0))
+            elif rows[task_id] != due:
+                self.session.execute(update(Timer).where(Timer.instance_id == self.instance.id,
+                                                         Timer.task_id == task_id).values(due_at=due))
+
+    def _sync_messages(self, names: set[str]) -> None:
         self.session.execute(delete(MessageWait).where(MessageWait.instance_id == self.instance.id))
-        for name in sorted(waiting_messages(workflow)):
+        for name in sorted(names):
             self.session.add(MessageWait(instance_id=self.instance.id, name=name,
                                          correlation=self.instance.business_key))
 
 
-def sync_clocks(session: Session, instance_id: int, data: dict) -> None:
-    """Mirror ``sla_clocks`` of the case data into ``case_clocks`` (also for finished cases: reports read them)."""
+def clock_rows(data: dict) -> dict[str, dict]:
+    """name -> column values: the ``case_clocks`` rows the case data's ``sla_clocks`` make."""
     clocks = data.get("sla_clocks")
     wanted = {}
     for name, entry in (clocks.items() if isinstance(clocks, dict) else []):
@@ -252,6 +282,12 @@ def sync_clocks(session: Session, instance_id: int, data: dict) -> None:
             "started_at": _when(entry.get("started_at")), "due_at": due, "remind_at": _when(entry.get("remind_at")),
             "met_at": _when(entry.get("met_at")), "paused": bool(entry.get("paused")),
         }
+    return wanted
+
+
+def sync_clocks(session: Session, instance_id: int, wanted: dict[str, dict]) -> None:
+    """Make ``case_clocks`` hold ``wanted`` (clock_rows of the case data; also for finished cases: reports
+    read them). Unchanged rows are not written."""
     rows = {r.name: r for r in session.scalars(select(CaseClock).where(CaseClock.instance_id == instance_id))}
     for name, row in rows.items():
         if name not in wanted:

@@ -186,7 +186,8 @@ class CalendarCache:
 
 
 def _fingerprint(session: Session) -> tuple:
-    days = session.scalar(select(func.count()).select_from(CalendarDay))
-    years = session.scalar(select(func.count()).select_from(CalendarYear))
-    latest = session.scalar(select(func.max(CalendarYear.loaded_at)))
-    return days, years, latest
+    """(day rows, year rows, latest edit): one round trip, checked by every operation that runs a case."""
+    days = select(func.count()).select_from(CalendarDay).scalar_subquery()
+    years = select(func.count()).select_from(CalendarYear).scalar_subquery()
+    latest = select(func.max(CalendarYear.loaded_at)).scalar_subquery()
+    return tuple(session.execute(select(days, years, latest)).one())

@@ -4,10 +4,17 @@ Every operation here runs inside one ``Database.write()`` transaction that the
 caller opened. ``lock`` takes the instance row lock (``FOR UPDATE`` on
 PostgreSQL; SQLite's write transaction already holds the database lock) and the
 mapper's version column turns a lost update into ``StaleDataError``.
+
+``load`` notes what the case's index rows (SLA clocks, timers, message waits) hold, as derived
+from the state it loaded: every save writes them from the state in the same transaction, so they
+match it. ``save`` leaves an index alone when the case's values for it did not change, which
+spares most operations a query or a delete per index.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -16,13 +23,42 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from . import audit, case_facts, clock
-from .case_sync import CaseSync, case_data, clear_indexes, sync_clocks, tier_of
+from .case_sync import (
+    CaseSync,
+    case_data,
+    clear_indexes,
+    clock_rows,
+    sync_clocks,
+    tier_of,
+    waiting_messages,
+    waiting_timers,
+)
 from .errors import Conflict, NotFound
-from .models import ProcessDefinition, ProcessInstance
+from .models import HumanTask, ProcessDefinition, ProcessInstance
 from .workflow_state import SpecCache, state_from_bytes, state_to_bytes
 
 SUMMARY_FIELDS = ("phone", "customer_name", "category", "business_line", "region", "city", "channel",
                   "star_level", "svip")
+
+
+# session.info key: instance id -> IndexSnapshot of the state loaded in that session.
+LOADED_INDEXES = "complaintflow_loaded_indexes"
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """What a case's index rows hold when its state is loaded (they were written from that state)."""
+
+    definition_id: int
+    clocks: dict[str, dict]
+    timers: dict[str, datetime]
+    messages: frozenset[str]
+
+
+def index_snapshot(definition_id: int, workflow: BpmnWorkflow, data: dict) -> IndexSnapshot:
+    return IndexSnapshot(definition_id, clock_rows(data),
+                         {task_id: due for task_id, (_, due) in waiting_timers(workflow).items()},
+                         frozenset(waiting_messages(workflow)))
 
 
 class CaseRunner:
@@ -38,6 +74,12 @@ class CaseRunner:
         query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
         query = query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
         return session.scalars(query).first()
+
+    def lock_for_task(self, session: Session, task_id: str) -> ProcessInstance | None:
+        """The instance of human task ``task_id``, locked, in one statement; None when there is no such task."""
+        owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+        query = select(ProcessInstance).where(ProcessInstance.id == owner).with_for_update()
+        return session.scalars(query.execution_options(populate_existing=True)).first()
 
     def lock_by_number(self, session: Session, number: str) -> ProcessInstance:
         instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == number))
@@ -59,6 +101,8 @@ class CaseRunner:
         spec, subprocess_specs = self.spec_for(definition)
         engine = self.make_script_engine(session, instance)
         workflow = state_from_bytes(instance.state_json, spec, subprocess_specs, engine)
+        session.info.setdefault(LOADED_INDEXES, {})[instance.id] = index_snapshot(
+            definition.id, workflow, case_data(workflow))
         return workflow, definition
 
     def new_workflow(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition) -> BpmnWorkflow:
@@ -88,8 +132,15 @@ class CaseRunner:
                          data={"event": type(definition).__name__, "name": getattr(definition, "name", None)})
 
     def save(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
-             definition: ProcessDefinition, actor: str) -> None:
+             definition: ProcessDefinition, actor: str, task_rows: list[HumanTask] | None = None,
+             ) -> list[HumanTask]:
+        """Store the state and bring every index in step; returns the case's open human_tasks rows, oldest
+        first. ``task_rows``: the case's rows when the caller read them (fresh) in this transaction, so they
+        are not read again."""
         now = clock.now()
+        loaded = session.info.get(LOADED_INDEXES, {}).pop(instance.id, None)
+        if loaded is not None and loaded.definition_id != definition.id:
+            loaded = None  # moved to another version (engine.versions): check every index
         instance.state_json = state_to_bytes(workflow)
         instance.updated_at = now
         data = case_data(workflow)
@@ -102,14 +153,21 @@ class CaseRunner:
             audit.record(session, "case_completed", actor, instance_id=instance.id,
                          business_key=instance.business_key)
         session.flush()
-        sync_clocks(session, instance.id, data)
+        clocks = clock_rows(data)
+        if loaded is None or clocks != loaded.clocks:
+            sync_clocks(session, instance.id, clocks)
         case_facts.sync(session, instance, definition.process_id, data)  # the reporting row (reports)
+        open_rows: list[HumanTask] = []
         if instance.status in ("completed", "cancelled"):
             clear_indexes(session, instance.id)
         else:
             evaluate = workflow.script_engine.evaluate
-            CaseSync(session, instance, definition.task_meta, evaluate).run(workflow, actor)
+            sync = CaseSync(session, instance, definition.task_meta, evaluate)
+            open_rows = sync.run(workflow, actor, task_rows=task_rows,
+                                 timers=loaded.timers if loaded is not None else None,
+                                 messages=loaded.messages if loaded is not None else None)
         session.flush()
+        return sorted(open_rows, key=lambda row: row.created_at)
 
     def require_running(self, instance: ProcessInstance) -> None:
         if instance.status != "running":

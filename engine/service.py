@@ -57,7 +57,7 @@ from .errors import (
 from .holidays import CalendarCache
 from .instances import CaseRunner
 from .models import HumanTask, MessageWait, ProcessDefinition, ProcessInstance, SmsMessage, Timer
-from .scripting import ScriptContext
+from .scripting import ScriptContext, script_failure
 from .task_queries import SORTS, TaskFilters
 from .timers import TimerFirer
 from .viewer import SYSTEM, Viewer
@@ -74,6 +74,8 @@ class UploadedFile:
 
 
 DESK_ROLES = ("escalation", "supervisor")
+# What start_complaint and complete reply with: the whole case, or its summary (see ComplaintEngine).
+VIEWS = ("full", "summary")
 
 class ComplaintEngine:
     """Shape of the results (all JSON-ready dicts, datetimes as ISO strings with offset):
@@ -83,6 +85,9 @@ class ComplaintEngine:
            process_id, form_name}  (+ ``form``: the JSON Schema, and ``data`` in get_task)
     case: {number, process_id, version, status, created_at, updated_at, ended_at, last_error,
            data, sla: [{name, policy, due_at, breached, paused}], tasks: [task], timeline: [event]}
+    case summary (``view="summary"`` of start_complaint and complete): {number, process_id, status,
+           tasks: [task]}: what a client needs for its next step, without the data, timeline, timers
+           and SMS of the full case (those cost queries and JSON on every step).
     event: {id, at, type, actor, task_id, bpmn_id, data}
     """
 
@@ -197,21 +202,25 @@ class ComplaintEngine:
 
     # -- starting cases ------------------------------------------------------------------
 
-    def start_complaint(self, data: dict, actor: str) -> dict:
+    def start_complaint(self, data: dict, actor: str, view: str = "full") -> dict:
+        _check_view(view)
         clean = validate_complaint(data)
         return self._guarded(None, lambda: self._start_viewed(COMPLAINT_PROCESS, clean, actor, None,
-                                                              find_repeats=True))
+                                                              find_repeats=True, view=view))
 
     def start(self, process_id: str, data: dict, actor: str, business_key: str | None = None) -> dict:
         return self._guarded(business_key, lambda: self._start_viewed(process_id, data, actor, business_key))
 
     def _start_viewed(self, process_id: str, data: dict, actor: str, business_key: str | None,
-                      find_repeats: bool = False) -> dict:
+                      find_repeats: bool = False, view: str = "full") -> dict:
         """Start a case and return its view, built in the same transaction from the workflow just run."""
         with self.db.write() as session:
             if find_repeats:
                 data = self._with_repeats(session, data)
-            instance, workflow, definition = self._start_case(session, process_id, data, actor, business_key)
+            instance, workflow, definition, open_rows = self._start_case(session, process_id, data, actor,
+                                                                         business_key)
+            if view == "summary":
+                return self._case_summary(session, instance, definition, SYSTEM, open_rows)
             return self._case_view(session, instance, workflow, definition, SYSTEM)
 
     def _start(self, process_id: str, data: dict, actor: str, business_key: str | None,
@@ -227,12 +236,12 @@ class ComplaintEngine:
     def _start_in_session(self, session: Session, process_id: str, data: dict, actor: str,
                           business_key: str | None, message: tuple[str, dict] | None = None,
                           original: ProcessInstance | None = None) -> str:
-        instance, _, _ = self._start_case(session, process_id, data, actor, business_key, message, original)
+        instance, _, _, _ = self._start_case(session, process_id, data, actor, business_key, message, original)
         return instance.business_key
 
     def _start_case(self, session: Session, process_id: str, data: dict, actor: str, business_key: str | None,
                     message: tuple[str, dict] | None = None, original: ProcessInstance | None = None,
-                    ) -> tuple[ProcessInstance, BpmnWorkflow, ProcessDefinition]:
+                    ) -> tuple[ProcessInstance, BpmnWorkflow, ProcessDefinition, list[HumanTask]]:
         definition = definitions.latest_definition(session, process_id)
         if definition is None:
             raise NotFound(f"process {process_id} is not deployed")
@@ -262,8 +271,8 @@ class ComplaintEngine:
         self.runner.run_engine(session, instance, workflow, actor)
         if message is not None:
             self._deliver(session, instance, workflow, message[0], message[1], actor)
-        self.runner.save(session, instance, workflow, definition, actor)
-        return instance, workflow, definition
+        open_rows = self.runner.save(session, instance, workflow, definition, actor)
+        return instance, workflow, definition, open_rows
 
     def _start_linked(self, session: Session, process_id: str, data: dict, actor: str,
                       original: ProcessInstance) -> str:
@@ -292,10 +301,7 @@ class ComplaintEngine:
         """What get_case returns, from a workflow in hand: after an operation, the one it just ran and saved
         (flushed, same transaction), so the reply costs no second load of the state."""
         data = case_data(workflow)
-        tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                                .order_by(HumanTask.created_at))
-        visible = [self._task_dict(t, definition.process_id) for t in tasks
-                   if viewer.may_see_task(t.role, t.assignee) or viewer.has_role("escalation", "intake")]
+        visible = self._visible_tasks(session, instance, definition, viewer)
         return {
             "number": instance.business_key,
             "process_id": definition.process_id,
@@ -314,6 +320,24 @@ class ComplaintEngine:
             "sms": _sms_of(session, instance.id),
             "links": repeats.links(session, instance),
         }
+
+    def _case_summary(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition,
+                      viewer: Viewer, open_rows: list[HumanTask]) -> dict:
+        """The short reply of an operation: the case's number and status and the open tasks ``viewer`` sees
+        (the same tasks as the full view's), from ``open_rows``, the rows the save just left open."""
+        return {
+            "number": instance.business_key,
+            "process_id": definition.process_id,
+            "status": instance.status,
+            "tasks": self._visible_tasks(session, instance, definition, viewer, open_rows),
+        }
+
+    def _visible_tasks(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition,
+                       viewer: Viewer, rows: list[HumanTask] | None = None) -> list[dict]:
+        tasks = rows if rows is not None else session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at))
+        return [self._task_dict(t, definition.process_id) for t in tasks
+                if viewer.may_see_task(t.role, t.assignee) or viewer.has_role("escalation", "intake")]
 
     def _sla(self, data: dict) -> list[dict]:
         """The case's SLA clocks as the process keeps them in ``sla_clocks`` (see engine.sla)."""
@@ -369,18 +393,22 @@ class ComplaintEngine:
 
     # -- task operations ---------------------------------------------------------------------
 
-    def _locked_task(self, session: Session, task_id: str, viewer: Viewer) -> tuple[HumanTask, ProcessInstance]:
-        instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-        if instance_id is None:
+    def _locked_task(self, session: Session, task_id: str, viewer: Viewer,
+                     ) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
+        """The task, its case locked, and every human_tasks row of the case (read after the lock, so fresh:
+        save() keeps them in step without reading them again)."""
+        instance = self.runner.lock_for_task(session, task_id)
+        if instance is None:
             if audit.task_was_completed(session, task_id):
                 raise Conflict(f"task {task_id} is already completed")
             raise NotFound(f"task {task_id} not found")
-        instance = self.runner.lock(session, instance_id)
-        task = session.get(HumanTask, task_id, populate_existing=True)
+        rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                                    .execution_options(populate_existing=True)))
+        task = next((row for row in rows if row.id == task_id), None)
         if task is None:  # completed while we waited for the lock
             raise Conflict(f"task {task_id} is already completed")
         self._require_visible(task, viewer)
-        return task, instance
+        return task, instance, rows
 
     def claim(self, task_id: str, viewer: Viewer) -> dict:
         return self._assign(task_id, viewer, "claim")
@@ -395,7 +423,7 @@ class ComplaintEngine:
 
     def _assign(self, task_id: str, viewer: Viewer, action: str, assignee: str | None = None) -> dict:
         with self.db.write() as session:
-            task, instance = self._locked_task(session, task_id, viewer)
+            task, instance, _ = self._locked_task(session, task_id, viewer)
             self.runner.require_running(instance)
             holder = task.assignee
             if action == "claim":
@@ -417,13 +445,15 @@ class ComplaintEngine:
             session.flush()
             return self._task_dict(task, definition.process_id)
 
-    def complete(self, task_id: str, viewer: Viewer, data: dict) -> dict:
+    def complete(self, task_id: str, viewer: Viewer, data: dict, view: str = "full") -> dict:
+        """Complete a task; the reply holds the case after the step, whole or as its summary (``view``)."""
+        _check_view(view)
         if not isinstance(data, dict):
             raise ValidationFailed("data must be a JSON object", fields={"data": "expected an object"})
 
         def operation() -> tuple[str, dict | None]:
             with self.db.write() as session:
-                task, instance = self._locked_task(session, task_id, viewer)
+                task, instance, rows = self._locked_task(session, task_id, viewer)
                 self.runner.require_running(instance)
                 if task.assignee not in (None, viewer.username) and not viewer.has_role("supervisor"):
                     raise Conflict(f"task {task_id} is held by {task.assignee}")
@@ -440,12 +470,15 @@ class ComplaintEngine:
                              business_key=instance.business_key, task_id=task_id, bpmn_id=task.bpmn_id,
                              data={"name": task.name, "role": task.role, "form_data": data})
                 self.runner.run_engine(session, instance, workflow, viewer.username)
-                self.runner.save(session, instance, workflow, definition, viewer.username)
+                open_rows = self.runner.save(session, instance, workflow, definition, viewer.username,
+                                             task_rows=rows)
                 number = instance.business_key
                 # The reply is built here, from the workflow just run; a viewer who may no longer open the
                 # case (checked without failing the completion) gets get_case's answer after the commit.
-                if not case_access.may_view_case(session, viewer, number):
+                if not _may_view(session, viewer, number):
                     return number, None
+                if view == "summary":
+                    return number, self._case_summary(session, instance, definition, viewer, open_rows)
                 return number, self._case_view(session, instance, workflow, definition, viewer)
 
         number, case = self._guarded(lambda: self._number_of_task(task_id), operation)
@@ -624,6 +657,11 @@ class ComplaintEngine:
             raise Conflict(f"case {number} was changed by someone else; reload and try again") from None
         except Exception as exc:  # noqa: BLE001 - every fault of the model or of ours is recorded
             number = number() if callable(number) else number
+            stopped = script_failure(exc)  # a script the sandbox stopped: the model's fault, 422
+            if stopped is not None:
+                log.warning("case %s: %s", number or "(new)", stopped.message)
+                self._record_fault(number, None, stopped)
+                raise stopped from exc
             log.exception("case %s: operation failed", number or "(new)")
             self._record_fault(number, None, exc)
             raise ProcessFault(
@@ -664,6 +702,18 @@ def _keep_only_message_start(workflow, name: str) -> None:  # noqa: ANN001
         if is_start and not task.has_state(TaskState.FINISHED_MASK) and not (
                 isinstance(event, MessageEventDefinition) and event.name == name):
             task.cancel()
+
+
+def _check_view(view: str) -> None:
+    if view not in VIEWS:
+        raise BadRequest(f"view must be one of {', '.join(VIEWS)}", fields={"view": str(view)[:40]})
+
+
+def _may_view(session: Session, viewer: Viewer, number: str) -> bool:
+    """case_access.may_view_case, without its query for the desks that may open every case."""
+    if viewer.sees_all_queues or viewer.has_role(*case_access.CASE_READER_ROLES):
+        return True
+    return case_access.may_view_case(session, viewer, number)
 
 
 def _check_form(schema: dict | None, data: dict) -> None:

@@ -748,8 +748,13 @@ def test_admin_creates_a_user_changes_roles_and_deactivates(ui_app: Flask) -> No
     assert admin.post("/admin/users/admin/roles", {"roles": "intake"}).status_code == 422  # not from yourself
 
     assert wang.get("/inbox").status_code == 200
+    api = ui_app.test_client()
+    token = api.post("/api/v1/auth/token", json={"username": "wang", "password": "longenough"}).get_json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/auth/me", headers=bearer).status_code == 200  # now in this process's token cache
     assert admin.post("/admin/users/wang/active", {"active": "false"}).status_code == 302
     assert wang.get("/inbox").status_code == 302  # signed out at once
+    assert api.get("/api/v1/auth/me", headers=bearer).status_code == 401  # the admin's change empties the cache
     assert Session(ui_app).login("wang", "longenough").status_code == 401
     assert admin.post("/admin/users/admin/active", {"active": "false"}).status_code == 422
     assert admin.post("/admin/users/wang/active", {"active": "true"}).status_code == 302

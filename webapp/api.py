@@ -40,10 +40,10 @@ from engine import jsonsafe, users
 from engine.clock import TestClock
 from engine.complaints import BUSINESS_LINES, CATEGORIES, PHONE, REGIONS
 from engine.errors import BadRequest, EngineError, Unauthorized, ValidationFailed
-from engine.service import ComplaintEngine, TaskFilters, UploadedFile
+from engine.service import VIEWS, ComplaintEngine, TaskFilters, UploadedFile
 
 from . import AppState, state
-from .auth import bearer_token, client_address, current_viewer, require_roles
+from .auth import bearer_token, client_address, current_viewer, require_roles, token_cache
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -147,6 +147,16 @@ def _string_field(body: Mapping, name: str, problems: dict[str, str], max_length
     return value.strip()
 
 
+def reply_view() -> dict[str, str]:
+    """``?view=summary`` asks an operation for the case's number, status and open tasks instead of the whole
+    case (timeline, data, timers, SMS): cheaper for a client that only needs its next step. Returned as the
+    engine call's keyword (none for the full case, the engine's default)."""
+    view = request.args.get("view", "full").strip() or "full"
+    if view not in VIEWS:
+        raise BadRequest(f"view must be one of {', '.join(VIEWS)}", fields={"view": view[:40]})
+    return {} if view == "full" else {"view": view}
+
+
 def _raise_problems(problems: dict[str, str]) -> None:
     if problems:
         raise ValidationFailed(f"invalid fields: {', '.join(sorted(problems))}", fields=problems)
@@ -160,12 +170,14 @@ def healthz() -> tuple[dict, int]:
     try:
         with _state().db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception:
-        current_app.logger.exception("health check: the database does not answer")
+    except Exception as error:  # noqa: BLE001 - whatever the driver raises, the answer is "unavailable"
+        # One line, no traceback: a load balancer polls this every few seconds through an outage.
+        current_app.logger.warning("health check: the database does not answer: %s",
+                                   (str(error).strip().splitlines() or [type(error).__name__])[0])
         return {
             "status": "unavailable",
             "error": {"code": "database_unavailable", "message": "the database does not answer"},
-        }, 503
+        }, 503, {"Retry-After": "5"}
     return {"status": "ok"}, 200
 
 
@@ -243,7 +255,9 @@ def issue_token() -> dict:
 @api.delete("/auth/token")
 @require_roles()
 def revoke_token() -> tuple[str, int]:
-    users.revoke_token(_state().db, bearer_token() or "")
+    token = bearer_token() or ""
+    users.revoke_token(_state().db, token)
+    token_cache(current_app).forget(token)  # other processes forget it within TOKEN_CACHE_SECONDS
     return "", 204
 
 
@@ -272,8 +286,9 @@ def find_complaints() -> dict:
 @api.post("/complaints")
 @require_roles(*COMPLAINT_STARTER_ROLES)
 def start_complaint() -> Response:
+    view = reply_view()
     data = json_body()
-    case = _engine().start_complaint(data, actor=current_viewer().username)
+    case = _engine().start_complaint(data, actor=current_viewer().username, **view)
     g.complaint_number = case.get("number")
     response = current_app.json.response(case)
     response.status_code = 201
@@ -450,13 +465,14 @@ def reassign_task(task_id: str) -> dict:
 @api.post("/tasks/<task_id>/complete")
 @require_roles()
 def complete_task(task_id: str) -> dict:
+    view = reply_view()
     body = json_body(required=False)
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise ValidationFailed(
             "data must be an object", fields={"data": f"must be an object, not {_json_type(data)}"}
         )
-    result = _engine().complete(task_id, current_viewer(), data)
+    result = _engine().complete(task_id, current_viewer(), data, **view)
     g.complaint_number = (result.get("case") or {}).get("number")
     return result
 

@@ -3,17 +3,26 @@
 ``@require_roles()`` lets in any user with a valid token; ``@require_roles("owner")``
 only users holding one of the named roles. No or a bad token is 401 (with a
 ``WWW-Authenticate: Bearer`` header), a valid token without the role is 403.
+
+A token's user and roles are remembered for ``TOKEN_CACHE_SECONDS`` in each process
+(``TokenCache``), which spares every API call a transaction of its own. Within that time a
+token revoked by another process, a deactivated user or changed roles still count as they
+were; signing out (``DELETE /api/v1/auth/token``) forgets the token in its own process at
+once, and a token's expiry is checked on every call.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from flask import current_app, g, request
 
-from engine import users
+from engine import clock, users
 from engine.errors import Forbidden, Unauthorized
 from engine.viewer import Viewer
 
@@ -21,6 +30,58 @@ from . import state
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# How long a process trusts a token check: a revoked token or a deactivated user stops working
+# within this many seconds on every process (at once on the process that revoked the token).
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_EXTENSION = "complaintflow_tokens"
+
+
+class TokenCache:
+    """Viewers of recently checked tokens, by token digest, each for ``ttl`` seconds of ``monotonic``."""
+
+    def __init__(self, ttl: float = TOKEN_CACHE_SECONDS, monotonic: Callable[[], float] = time.monotonic,
+                 max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.monotonic = monotonic
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, datetime, Viewer]] = {}
+        self._lock = threading.Lock()
+
+    def viewer(self, db, token: str) -> Viewer | None:  # noqa: ANN001 - an engine.db.Database
+        """The token's viewer, from the cache while fresh, else from the database (then cached)."""
+        key = users.token_digest(token)
+        entry = self._entries.get(key)
+        if entry is not None and self.monotonic() < entry[0]:
+            _, expires_at, viewer = entry
+            # Expiry is the token's own rule, not the cache's: checked on every call.
+            return viewer if clock.now() < expires_at else None
+        viewer = users.viewer_for_token(db, token)
+        expires = users.token_expiry(db, token) if viewer is not None else None
+        if viewer is None or expires is None:
+            self.forget(token)
+            return None
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # simplest bound: tokens are re-checked on their next call
+            self._entries[key] = (self.monotonic() + self.ttl, datetime.fromisoformat(expires), viewer)
+        return viewer
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._entries.pop(users.token_digest(token), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def token_cache(app) -> TokenCache:  # noqa: ANN001 - a Flask app
+    """The app's token cache (one per app, so each test app starts empty)."""
+    cache = app.extensions.get(TOKEN_CACHE_EXTENSION)
+    if cache is None:
+        cache = app.extensions.setdefault(TOKEN_CACHE_EXTENSION, TokenCache())
+    return cache
 
 
 def bearer_token() -> str | None:
@@ -35,7 +96,7 @@ def authenticate_request() -> Viewer:
     token = bearer_token()
     if token is None:
         raise Unauthorized("authentication required: send Authorization: Bearer <token>")
-    viewer = users.viewer_for_token(state(current_app).db, token)
+    viewer = token_cache(current_app).viewer(state(current_app).db, token)
     if viewer is None:
         raise Unauthorized("invalid or expired token")
     g.viewer = viewer

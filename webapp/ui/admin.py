@@ -27,6 +27,7 @@ from engine.xmlsafe import UnsafeXml, parse_xml
 
 from .. import state
 from . import ui
+from ..auth import token_cache
 from .session import login_required, viewer
 
 ADMIN_ROLE = "admin"
@@ -170,6 +171,7 @@ def admin_set_roles(username: str) -> object:
         try:
             with _db().write() as session:
                 users.set_roles(session, username, roles)
+            token_cache(current_app).clear()  # this process stops serving the old roles at once, not in a few seconds
         except NotFound:
             abort(404)
         except ValidationFailed as failed:
@@ -190,6 +192,7 @@ def admin_set_active(username: str) -> object:
     try:
         with _db().write() as session:
             users.set_active(session, username, active)
+        token_cache(current_app).clear()
     except NotFound:
         abort(404)
     flash(_("%(name)s can sign in again.", name=username) if active

@@ -60,7 +60,7 @@ def complete_task(task_id: str) -> object:
     schema = task.get("form")
     data = schema_form.parse(schema, request.form, state(current_app).settings.timezone)
     try:
-        engine.complete(task_id, who, data)
+        engine.complete(task_id, who, data, view="summary")  # the page redirects: the full case is not needed
     except ValidationFailed as error:
         errors = dict(error.fields or {})
         known = {f.name for f in schema_form.fields_of(schema)}
