@@ -128,7 +128,8 @@ def worker(once: bool) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     scheduler = start_scheduler(engine, settings.scheduler_interval_seconds, sender)
-    log.info("worker started (pid %s): timers and SMS every %gs", os.getpid(), settings.scheduler_interval_seconds)
+    log.info("worker started (pid %s): timers as they fall due (looked at every %gs at least), SMS every %gs",
+             os.getpid(), settings.scheduler_interval_seconds, settings.scheduler_interval_seconds)
     click.echo("worker started")
     # Wake up now and then: a signal that lands just before the thread blocks on the lock would
     # otherwise go unnoticed until something else wakes it (seen under load in CI).

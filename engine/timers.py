@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from . import audit, clock
 from .case_sync import find_task
 from .db import Database
+from .errors import DatabaseFault
 from .models import ProcessInstance, Timer
 
 log = logging.getLogger(__name__)
@@ -45,17 +46,40 @@ class TimerFirer:
             )
             return [(timer_id, instance_id) for timer_id, instance_id in rows]
 
+    def next_due_at(self) -> datetime | None:
+        """When the next timer falls due that is not due yet, for the scheduler to wake up then.
+
+        Timers already due and still here (suspended case, another worker busy with it) and timers
+        waiting for a retry are left out: they are looked at on the scheduler's regular interval.
+        One step of the due_at index.
+        """
+        with self.db.read() as session:
+            return session.scalar(select(func.min(Timer.due_at))
+                                  .where(Timer.due_at > clock.now(), Timer.retry_at.is_(None)))
+
     def fire_due(self, limit: int = 200) -> int:
         """Fire up to ``limit`` due timers; returns how many this process fired."""
+        return self.fire_batch(limit)[0]
+
+    def fire_batch(self, limit: int) -> tuple[int, int]:
+        """Fire up to ``limit`` due timers; returns (fired by this process, due timers looked at).
+
+        Fewer looked at than ``limit`` means none are left due; fewer fired can also mean that
+        another worker fired some of them.
+        """
         fired = 0
-        for timer_id, instance_id in self.due_candidates(limit):
+        candidates = self.due_candidates(limit)
+        for timer_id, instance_id in candidates:
             try:
                 if self.fire_one(timer_id, instance_id):
                     fired += 1
+            except DatabaseFault:
+                # The database failed, not this timer: no attempt counted (RETRY_DELAYS would hold it back for
+                # up to 30 minutes after a short outage); the row stays and the next round fires it.
+                raise
             except Exception as exc:  # noqa: BLE001 - one bad timer must not stop the rest
-                log.exception("timer %s of case %s failed", timer_id, instance_id)
                 self._note_failure(timer_id, instance_id, exc)
-        return fired
+        return fired, len(candidates)
 
     def fire_one(self, timer_id: int, instance_id: int) -> bool:
         skip = self.db.is_postgres
@@ -84,18 +108,22 @@ class TimerFirer:
             return True
 
     def _note_failure(self, timer_id: int, instance_id: int, exc: BaseException) -> None:
-        self.record_fault(None, instance_id, exc)
+        """Put the timer back for a later try, log the failure with the case number, record it on the case."""
+        number, delay = None, None
         try:
             with self.db.write() as session:
                 instance = self.runner.lock(session, instance_id)
                 timer = session.get(Timer, timer_id)
-                if timer is None or instance is None:
-                    return
-                delay = RETRY_DELAYS[min(timer.attempts, len(RETRY_DELAYS) - 1)]
-                timer.attempts += 1
-                timer.retry_at = clock.now() + timedelta(seconds=delay)
+                number = instance.business_key if instance is not None else None
+                if timer is not None and instance is not None:
+                    delay = RETRY_DELAYS[min(timer.attempts, len(RETRY_DELAYS) - 1)]
+                    timer.attempts += 1
+                    timer.retry_at = clock.now() + timedelta(seconds=delay)
         except Exception:  # noqa: BLE001
-            log.exception("could not schedule a retry for timer %s", timer_id)
+            log.exception("case %s: could not schedule a retry for timer %s", number or f"#{instance_id}", timer_id)
+        log.error("case %s: timer %s failed; next try in %s s", number or f"#{instance_id}", timer_id, delay,
+                  exc_info=exc)
+        self.record_fault(number, instance_id, exc)
 
 
 __all__ = ["TimerFirer", "ProcessInstance"]
