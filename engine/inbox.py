@@ -11,12 +11,9 @@ scope answers exactly as ``list_tasks`` does.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select, true
-
-from . import clock, task_queries
-from .models import HumanTask
+from . import task_queries
 from .service import ComplaintEngine
-from .task_queries import SCOPES, TaskFilters, scope_condition, visibility
+from .task_queries import SCOPES, TaskFilters  # noqa: F401  (SCOPES: the UI reads it from here)
 from .viewer import Viewer
 
 
@@ -25,19 +22,6 @@ def page(engine: ComplaintEngine, viewer: Viewer, filters: TaskFilters, scope: s
     return task_queries.page(engine.db, viewer, filters, scope)
 
 
-def counts(engine: ComplaintEngine, viewer: Viewer) -> dict[str, int]:
-    """How many tasks each scope holds for the viewer (no filters); ``<scope>_overdue``: how many are overdue."""
-    now = clock.now()
-    seen = and_(*visibility(viewer)) if not viewer.sees_all_queues else true()
-    overdue = HumanTask.due_at < now
-    scopes = {scope: and_(*scope_condition(viewer, scope)) if scope != "all" else true() for scope in SCOPES}
-    columns = []
-    for scope in SCOPES:
-        columns += [func.count().filter(scopes[scope]), func.count().filter(and_(scopes[scope], overdue))]
-    with engine.db.read() as session:
-        row = session.execute(select(*columns).select_from(HumanTask).where(seen)).one()
-    result: dict[str, int] = {}
-    for index, scope in enumerate(SCOPES):
-        result[scope] = int(row[2 * index] or 0)
-        result[f"{scope}_overdue"] = int(row[2 * index + 1] or 0)
-    return result
+def counts(engine: ComplaintEngine, viewer: Viewer) -> dict:
+    """How many tasks each scope holds for the viewer, capped as the web inbox shows them (see ``scope_counts``)."""
+    return task_queries.scope_counts(engine.db, viewer)

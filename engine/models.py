@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -167,7 +168,17 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_tasks_role_due", "role", "due_at"),
         Index("ix_human_tasks_assignee_due", "assignee", "due_at"),
-        Index("ix_human_tasks_role_priority", "role", "priority"),
+        # The inbox walks these in sort order and stops after a page (migration 0008).
+        Index("ix_human_tasks_role_priority_due", "role", text("priority DESC"), "due_at"),
+        Index("ix_human_tasks_due", "due_at"),
+        Index("ix_human_tasks_priority_due", text("priority DESC"), "due_at"),
+        Index("ix_human_tasks_created", "created_at", "id"),
+        Index("ix_human_tasks_role_created", "role", "created_at", "id"),
+        # The inbox's text search (q): trigram indexes, PostgreSQL only (migration 0009, needs pg_trgm).
+        *(Index(f"ix_human_tasks_{column}_trgm", column, postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"}, postgresql_with={"fastupdate": "off"})
+          .ddl_if(dialect="postgresql")
+          for column in ("complaint_number", "phone", "customer_name")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id

@@ -81,6 +81,10 @@ def operation(
         if roles:
             all_responses.setdefault("403", error("Forbidden"))
     all_responses.setdefault("500", error("InternalError"))
+    # Any call, while the database is down or read-only; a write, when its storage is full (webapp/db_faults.py).
+    all_responses.setdefault("503", error("DatabaseUnavailable"))
+    if "415" in all_responses:
+        all_responses.setdefault("507", error("StorageFull"))
     op["responses"] = dict(sorted(all_responses.items()))
     return op
 
@@ -105,6 +109,10 @@ def json_body(schema: dict, example: Any = None, required: bool = True) -> dict:
 
 
 NUMBER = path_param("number", "Complaint number, such as TS20260302000001.", "TS20260302000001")
+REPLY_VIEW = query_param(
+    "view", {"type": "string", "enum": ["full", "summary"], "default": "full"},
+    "`full` (default): the whole case, as `GET /api/v1/complaints/{number}` gives it. `summary`: only its "
+    "number, status and open tasks (`CaseSummary`), which is cheaper.")
 TASK_ID = path_param("task_id", "Task id (a UUID).", "6f1c2a9e-2f7b-4c1e-9a53-3f0d8f5b1c2d")
 
 SCHEMAS: dict[str, dict] = {
@@ -167,6 +175,8 @@ SCHEMAS: dict[str, dict] = {
                         "items": ref("ModelProblem"),
                         "description": "Only for code model_invalid: every problem found in the upload.",
                     },
+                    "element_id": {"type": "string", "description": "Only for code script_failed: the BPMN element."},
+                    "file": {"type": "string", "description": "Only for code script_failed: the model file."},
                 },
             }
         },
@@ -333,10 +343,12 @@ SCHEMAS: dict[str, dict] = {
     },
     "TaskPage": {
         "type": "object",
-        "required": ["items", "total"],
+        "required": ["items", "total", "total_exact"],
         "properties": {
             "items": {"type": "array", "items": ref("Task")},
-            "total": {"type": "integer", "minimum": 0},
+            "total": {"type": "integer", "minimum": 0,
+                      "description": "Matching tasks, counted up to 10,000; past that 10,000 and total_exact false."},
+            "total_exact": {"type": "boolean", "description": "False when total stopped at the cap (show 10,000+)."},
             "page": {"type": "integer", "minimum": 1},
             "page_size": {"type": "integer", "minimum": 1},
         },
@@ -372,6 +384,17 @@ SCHEMAS: dict[str, dict] = {
             "timeline": {"type": "array", "items": ref("Event")},
         },
     },
+    "CaseSummary": {
+        "type": "object",
+        "description": "The reply with `?view=summary`: what a client needs for its next step.",
+        "required": ["number", "status", "tasks"],
+        "properties": {
+            "number": {"type": "string"},
+            "process_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["running", "suspended", "completed", "cancelled"]},
+            "tasks": {"type": "array", "items": ref("Task"), "description": "The open tasks."},
+        },
+    },
     "CancelRequest": {
         "type": "object",
         "required": ["reason"],
@@ -394,7 +417,7 @@ SCHEMAS: dict[str, dict] = {
     "CompleteResult": {
         "type": "object",
         "required": ["task_id", "case"],
-        "properties": {"task_id": {"type": "string"}, "case": ref("Case")},
+        "properties": {"task_id": {"type": "string"}, "case": {"anyOf": [ref("Case"), ref("CaseSummary")]}},
     },
     "MessageRequest": {
         "type": "object",
@@ -573,7 +596,10 @@ RESPONSES = {
         },
     ),
     "ValidationFailed": _error_response(
-        "Well-formed input that is wrong; fields says what is wrong with each field.",
+        "Well-formed input that is wrong; fields says what is wrong with each field. On calls that run a "
+        "case (start, complete, messages), also `script_failed`: a script or condition of the model ran "
+        "past its time limit or was refused by the sandbox; element_id and file name it, the case is as it "
+        "was, and the process owner must fix the model.",
         {"code": "validation_failed", "message": "invalid fields: phone", "fields": {"phone": "required"}},
     ),
     "ModelInvalid": _error_response(
@@ -586,6 +612,22 @@ RESPONSES = {
             ],
         },
     ),
+    "DatabaseUnavailable": {
+        **_error_response(
+            "The database does not answer (database_unavailable) or takes no changes (database_read_only); "
+            "nothing was changed. Send the request again after Retry-After seconds.",
+            {"code": "database_unavailable", "message": "the database does not answer: try again shortly"},
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+    "StorageFull": {
+        **_error_response(
+            "The database's storage is full (storage_full); nothing was changed. Reading still works.",
+            {"code": "storage_full", "message": "the database's storage is full (database or disk is full): "
+             "nothing was changed; reading still works"},
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
     "InternalError": _error_response(
         "Our fault; logged with the complaint number, and the case is left as it was.",
         {"code": "internal_error", "message": "internal error; it has been logged"},
@@ -736,9 +778,9 @@ PATHS: dict[str, dict] = {
             "Start a complaint",
             {
                 "201": {
-                    "description": "The new case.",
+                    "description": "The new case (its summary with `?view=summary`).",
                     "headers": {"Location": {"schema": {"type": "string"}}},
-                    "content": json_content(ref("Case")),
+                    "content": json_content({"anyOf": [ref("Case"), ref("CaseSummary")]}),
                 },
                 "400": error("BadRequest"),
                 "415": error("UnsupportedMediaType"),
@@ -747,6 +789,7 @@ PATHS: dict[str, dict] = {
             roles=("intake", "supervisor"),
             tag="complaints",
             operation_id="startComplaint",
+            parameters=[REPLY_VIEW],
             body=json_body(ref("ComplaintInput")),
         )
     },
@@ -846,7 +889,7 @@ PATHS: dict[str, dict] = {
             tag="tasks",
             operation_id="completeTask",
             description="422 with per-field errors when the form rejects the data; 409 when already done.",
-            parameters=[TASK_ID],
+            parameters=[TASK_ID, REPLY_VIEW],
             body=json_body(ref("CompleteRequest"), required=False),
         )
     },

@@ -26,8 +26,8 @@ from engine.models import CalendarDay, CalendarYear
 from engine.xmlsafe import UnsafeXml, parse_xml
 
 from .. import state
-from . import ui
 from ..auth import token_cache
+from . import ui
 from .session import login_required, viewer
 
 ADMIN_ROLE = "admin"

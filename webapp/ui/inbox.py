@@ -61,13 +61,32 @@ def _table_context(args: MultiDict) -> dict:
     with engine.db.read() as session:
         names = directory.display_names(session, [t["assignee"] for t in items])
         assignable = directory.users_with_role(session, None) if who.has_role("supervisor") else []
-    pages = max(1, -(-result["total"] // PAGE_SIZE))
+    exact = result["total_exact"]
+    # Past the count's cap the last page is unknown: offer the next page while this one is full.
+    pages = max(1, -(-result["total"] // PAGE_SIZE), filters.page + (0 if exact or len(items) < PAGE_SIZE else 1))
     return {
-        "items": items, "total": result["total"], "query": query, "scope": scope, "filters": filters,
-        "problems": problems, "counts": inbox.counts(engine, who), "names": names, "page": filters.page,
-        "pages": pages, "query_string": urlencode(query), "assignable": assignable,
+        "items": items, "total": count_label(result["total"], exact), "query": query, "scope": scope,
+        "filters": filters, "problems": problems, "counts": scope_count_labels(engine, who), "names": names,
+        "page": filters.page, "pages": pages, "pages_label": count_label(pages, exact),
+        "query_string": urlencode(query), "assignable": assignable,
         "refresh_seconds": REFRESH_SECONDS, "now": clock.now(),
     }
+
+
+def count_label(count: int, exact: bool) -> str:
+    """A count as shown: exact, or "10,000+" when counting stopped at the cap."""
+    return str(count) if exact else f"{count:,}+"
+
+
+def scope_count_labels(engine, who) -> dict[str, str]:  # noqa: ANN001
+    """Each scope's count and overdue count as shown on the tabs ("" when none is overdue)."""
+    counts = inbox.counts(engine, who)
+    labels = {}
+    for scope in inbox.SCOPES:
+        labels[scope] = count_label(counts[scope], counts[f"{scope}_exact"])
+        overdue = f"{scope}_overdue"
+        labels[overdue] = count_label(counts[overdue], counts[f"{overdue}_exact"]) if counts[overdue] else ""
+    return labels
 
 
 @ui.get("/inbox")
