@@ -64,6 +64,8 @@ PASSWORD = "bench-password"
 REQUESTS_PER_LIFECYCLE = 1 + 2 * len(STEPS)
 # Operations reply with the case's number, status and open tasks: all a client needs for its next step.
 VIEW = "summary"
+ALONE_RUN = "SpiffWorkflow alone, in memory, 1 thread"
+DURABLE_RUN = "SpiffWorkflow alone, state in PostgreSQL (a transaction per step), 1 thread"
 # A database of this benchmark's own, so that it never clashes with other benchmarks' runs.
 BENCH_DB = "complaintflow_bench_perf"
 
@@ -326,6 +328,49 @@ def spiff_alone(lifecycles: int) -> dict:
     return {"lifecycles": rate, "requests": None}
 
 
+def spiff_durable(lifecycles: int) -> dict:
+    """SpiffWorkflow with its state in PostgreSQL: the floor of any durable engine on these models.
+
+    Each step is one transaction on one connection (psycopg, no ORM): lock the case's row, restore the
+    workflow with the server's own state format (engine.workflow_state), run the step, store the state,
+    commit. Nothing else the server does is here: no HTTP, tokens, inbox look-ups, index rows, audit,
+    reporting row or SLA clocks.
+    """
+    import psycopg
+
+    from engine.workflow_state import state_from_bytes, state_to_bytes
+
+    spec, subprocess_specs, engine = spiff_models()
+    _admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    _admin(f"CREATE DATABASE {BENCH_DB}")
+    try:
+        with psycopg.connect(bench_url().replace("postgresql+psycopg", "postgresql")) as conn:
+            conn.execute("CREATE TABLE spiff_states (id integer PRIMARY KEY, state bytea NOT NULL)")
+            conn.commit()
+
+            def one(n: int) -> None:
+                workflow = spiff_start(spec, subprocess_specs, engine, n)
+                with conn.transaction():
+                    conn.execute("INSERT INTO spiff_states VALUES (%s, %s)", (n, state_to_bytes(workflow)))
+                for _, bpmn_id, form in STEPS:
+                    with conn.transaction():
+                        state = conn.execute("SELECT state FROM spiff_states WHERE id = %s FOR UPDATE",
+                                             (n,)).fetchone()[0]
+                        workflow = state_from_bytes(state, spec, subprocess_specs, engine)
+                        spiff_complete(workflow, bpmn_id, form)
+                        conn.execute("UPDATE spiff_states SET state = %s WHERE id = %s", (state_to_bytes(workflow), n))
+                assert workflow.completed, f"lifecycle {n} did not reach the end"
+
+            one(0)
+            started = time.perf_counter()
+            for n in range(1, lifecycles + 1):
+                one(n)
+            rate = lifecycles / (time.perf_counter() - started)
+    finally:
+        drop_database()
+    return {"lifecycles": rate, "requests": None}
+
+
 # -- in process, for profiling --------------------------------------------------------------------------
 
 
@@ -402,6 +447,9 @@ def in_process(lifecycles: int, profile_path: str | None = None) -> None:
     alone = spiff_alone(lifecycles)["lifecycles"]
     print(f"SpiffWorkflow alone: {alone:.1f} lifecycles/s, {1000 / alone:.1f} ms each; "
           f"in process is {alone * elapsed / lifecycles:.2f}x slower")
+    durable = spiff_durable(lifecycles)["lifecycles"]
+    print(f"SpiffWorkflow with its state in PostgreSQL: {durable:.1f} lifecycles/s, {1000 / durable:.1f} ms each "
+          f"({alone / durable:.2f}x the engine alone); in process is {durable * elapsed / lifecycles:.2f}x slower")
 
 
 # -- the report ------------------------------------------------------------------------------------------
@@ -413,7 +461,8 @@ def load_average() -> str:
 
 
 def render(results: dict[str, dict], args: argparse.Namespace, loads: dict[str, str]) -> str:
-    alone = results.get("SpiffWorkflow alone, in memory, 1 thread", {}).get("lifecycles")
+    alone = results.get(ALONE_RUN, {}).get("lifecycles")
+    durable = results.get(DURABLE_RUN, {}).get("lifecycles")
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}, PostgreSQL on the same machine.",
         f"Command: `.venv/bin/python bench/lifecycle.py --lifecycles {args.lifecycles} --workers {args.workers} "
@@ -422,13 +471,18 @@ def render(results: dict[str, dict], args: argparse.Namespace, loads: dict[str, 
         f"department; {REQUESTS_PER_LIFECYCLE} requests each, inbox look-ups included); the load average "
         "(1 / 5 / 15 min) is read just before each run.",
         "",
-        "| run | lifecycles / s | requests / s | engine alone is this many times faster | load average |",
-        "|---|---:|---:|---:|---|",
+        "| run | lifecycles / s | requests / s | engine alone is this many times faster "
+        "| the durable floor is this many times faster | load average |",
+        "|---|---:|---:|---:|---:|---|",
     ]
+
+    def times(base: float | None, figures: dict) -> str:  # "-" for the base itself and anything faster
+        return f"{base / figures['lifecycles']:.2f}" if base and base > figures["lifecycles"] else "-"
+
     for name, figures in results.items():
         requests = f"{figures['requests']:.1f}" if figures["requests"] is not None else "-"
-        ratio = f"{alone / figures['lifecycles']:.2f}" if alone and figures["requests"] is not None else "-"
-        lines.append(f"| {name} | {figures['lifecycles']:.1f} | {requests} | {ratio} | {loads[name]} |")
+        lines.append(f"| {name} | {figures['lifecycles']:.1f} | {requests} | {times(alone, figures)} "
+                     f"| {times(durable, figures)} | {loads[name]} |")
     return "\n".join(lines)
 
 
@@ -453,9 +507,12 @@ def main() -> None:
         loads[name] = load_average()
         results[name] = bench_http(workers, args.lifecycles, workers * args.clients_per_worker, args.threads)
         print(f"{name}: {results[name]['lifecycles']:.1f} lifecycles/s", flush=True)
-    name = "SpiffWorkflow alone, in memory, 1 thread"
+    name = ALONE_RUN
     loads[name] = load_average()
     results[name] = spiff_alone(args.lifecycles)
+    name = DURABLE_RUN
+    loads[name] = load_average()
+    results[name] = spiff_durable(args.lifecycles)
     table = render(results, args, loads)
     print(table)
     if args.record:

@@ -159,7 +159,9 @@ def in_minute(first_due: datetime, model: str) -> tuple:
 
 
 def cli_process(url: str, *args: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "COMPLAINTFLOW_SMS_LOG": str(log.with_suffix(".sms"))}
+    # serve with several workers refuses to start without a shared session key.
+    env = {**os.environ, "DATABASE_URL": url, "COMPLAINTFLOW_SMS_LOG": str(log.with_suffix(".sms")),
+           "COMPLAINTFLOW_SECRET_KEY": "bench-only-secret"}
     for name in ("COMPLAINTFLOW_DEMO", "COMPLAINTFLOW_TEST_CLOCK"):
         env.pop(name, None)
     with log.open("ab") as out:
@@ -174,11 +176,16 @@ def start_workers(url: str, run: str, workers: int, logdir: Path) -> list[subpro
                         log=logdir / "serve.log")]
 
 
-def wait_for_drain(url: str, first_due: datetime, model: str, timeout: float) -> None:
+def wait_for_drain(url: str, first_due: datetime, model: str, timeout: float,
+                   processes: list[subprocess.Popen], logdir: Path) -> None:
     db = Database(url)
     try:
         while datetime.now(UTC) < first_due + timedelta(minutes=1) + timedelta(seconds=timeout):
             time.sleep(1.0)
+            for process in processes:  # a worker that could not start would leave the run waiting for nothing
+                if process.poll() is not None:
+                    logs = "\n".join(path.read_text(errors="replace")[-2000:] for path in sorted(logdir.glob("*.log")))
+                    raise SystemExit(f"a worker process exited with {process.returncode} before the drain:\n{logs}")
             if datetime.now(UTC) < first_due + timedelta(minutes=1):
                 continue
             with db.read() as session:
@@ -255,7 +262,7 @@ def bench_run(run: str, args: argparse.Namespace) -> dict:
     else:
         processes = start_workers(url, run, args.workers, logdir)
         try:
-            wait_for_drain(url, first_due, args.model, args.timeout)
+            wait_for_drain(url, first_due, args.model, args.timeout, processes, logdir)
         finally:
             for process in processes:
                 process.terminate()
