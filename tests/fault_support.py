@@ -8,7 +8,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -23,13 +22,7 @@ from sqlalchemy import event, select
 from engine.case_sync import case_data, open_human_tasks, waiting_messages, waiting_timers
 from engine.db import Database
 from engine.models import CaseClock, HumanTask, MessageWait, ProcessInstance, Timer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.http_support import free_port
 
 # -- a private PostgreSQL cluster ---------------------------------------------------------------------
 

@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 
@@ -42,6 +44,7 @@ from tests.fault_support import (
     sqlite_pragma_on_every_connection,
     wait_until,
 )
+from tests.http_support import http_get
 from webapp import create_app, state
 
 pytest_plugins = ["tests.web_fixtures"]
@@ -159,13 +162,27 @@ def test_postgres_disk_full_during_a_completion_answers_507_and_changes_nothing(
 # -- SQLite: a full disk and a read-only database ----------------------------------------------------------
 
 
-def test_sqlite_full_disk_answers_507_keeps_reads_and_the_case_then_completes(
-        app, engine, db, headers_for, caplog) -> None:  # noqa: ANN001
+class WaitingDispatch(NamedTuple):
+    """A complaint just started, waiting at its dispatch task, as a dispatcher's API client sees it."""
+
+    number: str
+    task_id: str
+    headers: dict[str, str]
+    before: dict  # snapshot() of the case before the test does anything
+    client: FlaskClient
+
+
+@pytest.fixture
+def waiting_dispatch(app, engine, db, headers_for) -> WaitingDispatch:  # noqa: ANN001
     number = engine.start_complaint(COMPLAINT, "intake")["number"]
     task_id = dispatch_task(db, number)
     headers = headers_for("dispatcher")
-    before = snapshot(db, number)
-    client = app.test_client()
+    return WaitingDispatch(number, task_id, headers, snapshot(db, number), app.test_client())
+
+
+def test_sqlite_full_disk_answers_507_keeps_reads_and_the_case_then_completes(
+        app, db, waiting_dispatch, caplog) -> None:  # noqa: ANN001
+    number, task_id, headers, before, client = waiting_dispatch
     app_db = state(app).db
 
     with sqlite_disk_full(app_db), caplog.at_level(logging.WARNING):
@@ -188,12 +205,8 @@ def test_sqlite_full_disk_answers_507_keeps_reads_and_the_case_then_completes(
 
 
 def test_sqlite_read_only_answers_503_database_read_only_and_reads_still_work(
-        app, engine, db, headers_for, caplog) -> None:  # noqa: ANN001
-    number = engine.start_complaint(COMPLAINT, "intake")["number"]
-    task_id = dispatch_task(db, number)
-    headers = headers_for("dispatcher")
-    before = snapshot(db, number)
-    client = app.test_client()
+        app, db, waiting_dispatch, caplog) -> None:  # noqa: ANN001
+    number, task_id, headers, before, client = waiting_dispatch
 
     with sqlite_pragma_on_every_connection(state(app).db, "PRAGMA query_only = 1"), caplog.at_level(logging.WARNING):
         response = client.post(f"/api/v1/tasks/{task_id}/complete", json=DISPATCH, headers=headers)
@@ -429,12 +442,12 @@ def test_postgres_restart_under_load_503_then_recovers_and_due_timers_fire(clust
         assert fired_timers_while_down_are_none(cluster)
         outage = complete_over_http(port, token, next(iter(tasks)))
         assert outage == 503
-        status, body = _get(port, "/healthz")
+        status, body = http_get(port, "/healthz", timeout=30)
         assert status == 503 and json.loads(body)["error"]["code"] == "database_unavailable"
         cluster.start()
         restarted = datetime.now(UTC)
         # No restart of the app: requests succeed again (pre-ping replaces the cut pooled connections).
-        assert wait_until(lambda: _get(port, "/healthz")[0] == 200, 15)
+        assert wait_until(lambda: http_get(port, "/healthz", timeout=30)[0] == 200, 15)
         recovered_after = time.monotonic() - down_since
         for client in clients:
             client.join(120)
@@ -490,16 +503,6 @@ def fired_timers_while_down_are_none(cluster: PrivateCluster) -> bool:
     except psycopg.OperationalError:
         return True
     return False
-
-
-def _get(port: int, path: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
 
 
 def test_postgres_read_only_answers_503_reads_work_and_writes_resume(cluster, monkeypatch, caplog) -> None:  # noqa: ANN001

@@ -10,7 +10,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,16 +25,11 @@ from complaintflow.server import ServeError, build_app, check_settings, default_
 from engine.config import Settings
 from engine.models import AuditEvent, LoginFailure, Timer
 from tests.conftest import deploy_test_model
+from tests.http_support import free_port, http_get
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from complaintflow.cli import main; main()"]
 PID = re.compile(r"pid=<(\d+)>")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cli_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -48,22 +42,12 @@ def cli_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def get(port: int, path: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
 def wait_healthy(server: subprocess.Popen, port: int, log: Path, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert server.poll() is None, f"serve exited with {server.returncode}:\n{log.read_text()}"
         try:
-            if get(port, "/healthz")[0] == 200:
+            if http_get(port, "/healthz")[0] == 200:
                 return
         except OSError:
             pass
@@ -156,7 +140,7 @@ def test_two_workers_serve_fire_a_due_timer_once_and_stop_on_sigterm(engine, clo
         # Requests are spread over both worker processes (new connections until both answered).
         deadline = time.monotonic() + 30
         while len(served_pids(log)) < 2 and time.monotonic() < deadline:
-            threads = [threading.Thread(target=get, args=(port, "/healthz")) for _ in range(16)]
+            threads = [threading.Thread(target=http_get, args=(port, "/healthz")) for _ in range(16)]
             for thread in threads:
                 thread.start()
             for thread in threads:
