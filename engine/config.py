@@ -1,6 +1,7 @@
 """Settings read from the environment, with defaults that work from a fresh clone."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,22 @@ def _whole(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _seconds(name: str, default: float, minimum: float = 0.0) -> float:
+    """A number of seconds; a bad value is refused with the variable's name."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, not {raw!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum:g}, not {raw}")
+    return value
+
+
 def default_database_url() -> str:
     instance_dir = PROJECT_ROOT / "instance"
     return f"sqlite:///{instance_dir / 'complaintflow.db'}"
@@ -47,6 +64,8 @@ class Settings:
     script_time_limit_seconds: float = 1.0
     scheduler_interval_seconds: float = 1.0
     token_ttl_hours: int = 12
+    # How long each process trusts a bearer-token check (webapp/auth.py TokenCache); 0: check every call.
+    token_cache_seconds: float = 5.0
     secret_key: str = ""
     # `serve`: gunicorn worker processes (None: 1 on SQLite, one per CPU on PostgreSQL) and threads in each.
     web_workers: int | None = None
@@ -75,5 +94,6 @@ class Settings:
             proxy_hops=_whole("COMPLAINTFLOW_PROXY_HOPS", 0, 0),
             db_pool_size=_whole("COMPLAINTFLOW_DB_POOL_SIZE", 10, 1),
             db_max_overflow=_whole("COMPLAINTFLOW_DB_MAX_OVERFLOW", 20, 0),
+            token_cache_seconds=_seconds("COMPLAINTFLOW_TOKEN_CACHE_SECONDS", 5.0),
             reports_database_url=os.environ.get("COMPLAINTFLOW_REPORTS_DATABASE_URL", "").strip() or None,
         )

@@ -167,7 +167,7 @@ class CaseRunner:
                                  timers=loaded.timers if loaded is not None else None,
                                  messages=loaded.messages if loaded is not None else None)
         session.flush()
-        return sorted(open_rows, key=lambda row: row.created_at)
+        return sorted(open_rows, key=lambda row: (row.created_at, row.id))  # the order _visible_tasks reads
 
     def require_running(self, instance: ProcessInstance) -> None:
         if instance.status != "running":

@@ -4,6 +4,12 @@ Each report becomes a list of sheets (title, typed columns, rows). XLSX gets one
 sheet with numbers as numbers, rates as percentages (number format 0.00%), hours as numbers
 and times as local date-times; CSV (UTF-8 with a BOM so Excel reads the Chinese) puts the sheets
 one after the other, each under its title, rates written as "42.86%".
+
+The first sheet of every file, 报表说明, says what the file holds and where its data came from:
+the report, its range, when it was made, the database it was read from (主库, the reports'
+只读副本, or the primary standing in for a replica that could not be reached) and how current
+that data is (数据截至). In XLSX it is the first worksheet, the one a spreadsheet opens on; the
+report's own worksheets follow unchanged, each with its header in row 1.
 """
 from __future__ import annotations
 
@@ -67,6 +73,38 @@ class Sheet:
 
 
 # -- building the sheets ---------------------------------------------------------------------------
+
+ABOUT_TITLE = "报表说明"
+REPORT_NAMES = {"service_quality": "服务质量指标", "standards": "服务标准达成", "appeals_monthly": "申诉月报",
+                "cases": "工单清单"}
+SOURCE_NAMES = {"primary": "主库", "replica": "只读副本"}
+FALLBACK_NOTE = "主库（只读副本不可用，改读主库）"
+LAG_UNKNOWN = "未知：只读副本的数据可能滞后于实时数据"
+
+
+def about(report: dict) -> Sheet:
+    """报表说明: the report, its range, when it was made, and the database its figures come from and as of when.
+
+    The data of the primary is as of the report's own time; a replica's is as of the last transaction it
+    replayed (``source.data_as_of``), unknown when the database cannot tell.
+    """
+    name = REPORT_NAMES.get(report["report"], report["report"])
+    if report["report"] == "cases":
+        name = f"{name}：{_cases_title(report)}"
+    span = report["month"] if report["report"] == "appeals_monthly" else f"{report['from']} 至 {report['to']}"
+    rows: list[list] = [["报表", name], ["统计区间", span], ["生成时间", _csv_cell("time", report.get("as_of"))]]
+    source = report.get("source")
+    if source:
+        if source.get("fallback"):
+            database = FALLBACK_NOTE
+        else:
+            database = SOURCE_NAMES.get(source.get("database"), source.get("database"))
+        if source.get("database") == "replica":
+            as_of = _csv_cell("time", source["data_as_of"]) if source.get("data_as_of") else LAG_UNKNOWN
+        else:
+            as_of = _csv_cell("time", report.get("as_of"))
+        rows += [["数据来源", database], ["数据截至", as_of]]
+    return Sheet(ABOUT_TITLE, [("项目", "text"), ("内容", "text")], rows)
 
 
 def sheets(report: dict) -> list[Sheet]:
@@ -172,8 +210,11 @@ def _cases(report: dict) -> list[Sheet]:
             case["callback_at"], case["ended_at"], case["satisfaction"], clock.get("due_at"), clock.get("met_at"),
             CLOCK_STATES.get(clock.get("state") or ""), _hours(case.get("seconds")), case.get("appeal_ticket"),
             case.get("appeal_outcome"), {True: "是", False: "否"}.get(valid), case.get("appeal_issue")])
-    title = f"{FIGURE_NAMES.get(report['figure'], report['figure'])}·{PART_NAMES.get(report['part'], report['part'])}"
-    return [Sheet(title[:31], columns, rows)]
+    return [Sheet(_cases_title(report)[:31], columns, rows)]
+
+
+def _cases_title(report: dict) -> str:
+    return f"{FIGURE_NAMES.get(report['figure'], report['figure'])}·{PART_NAMES.get(report['part'], report['part'])}"
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -198,7 +239,7 @@ def _csv_cell(kind: str, value: object) -> object:
 def to_csv(report: dict) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    for index, sheet in enumerate(sheets(report)):
+    for index, sheet in enumerate([about(report), *sheets(report)]):
         if index:
             writer.writerow([])
         writer.writerow([sheet.title])
@@ -214,7 +255,7 @@ FORMATS = {"rate": "0.00%", "hours": "0.00", "number": "0.00", "time": "yyyy-mm-
 def to_xlsx(report: dict) -> bytes:
     book = Workbook()
     book.remove(book.active)
-    for sheet in sheets(report):
+    for sheet in [about(report), *sheets(report)]:
         page = book.create_sheet(_sheet_title(sheet.title))
         page.append([header for header, _kind in sheet.columns])
         for cell in page[1]:
@@ -228,6 +269,8 @@ def to_xlsx(report: dict) -> bytes:
             if kind in FORMATS:
                 for (cell,) in page.iter_rows(min_row=2, min_col=column, max_col=column):
                     cell.number_format = FORMATS[kind]
+        if sheet.title == ABOUT_TITLE:
+            page.column_dimensions["B"].width = 48  # its values are sentences, not figures
         page.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

@@ -14,20 +14,24 @@ the cases behind any part (the drill-down), optionally narrowed to one split key
 """
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, literal, not_, or_, select, text, true
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import clock as clock_module
 from . import report_settings
 from .case_facts import APPEAL, COMPLAINT, STAGES, CaseFact, departments_in, local_day
-from .errors import BadRequest, Forbidden
+from .errors import BadRequest, DatabaseUnavailable, Forbidden
+
+log = logging.getLogger(__name__)
 
 REPORT_ROLES = ("supervisor", "escalation", "admin")
 SETTINGS_ROLES = ("admin",)
@@ -458,20 +462,57 @@ def _now(now: datetime | None) -> datetime:
 
 
 def data_source(db, replica: bool) -> dict:  # noqa: ANN001
-    """Where a report's figures come from: ``{"database": "primary" | "replica", "data_as_of"}``.
+    """Where a report's figures come from: ``{"database": "primary" | "replica", "data_as_of", "fallback"}``.
 
     A replica trails the primary by its replication lag. On a PostgreSQL standby ``data_as_of`` is the
     commit time of the last transaction it replayed: every change committed by then is in the figures.
     Elsewhere (a primary named as the replica, or not PostgreSQL) it is None: the lag is unknown.
-    Read before the report, so the report sees at least that much.
+    Read before the report, so the report sees at least that much. ``fallback`` is True only when
+    the primary stood in for a replica that could not be reached (``read``).
     """
     if not replica:
-        return {"database": "primary", "data_as_of": None}
+        return {"database": "primary", "data_as_of": None, "fallback": False}
     replayed = None
     if db.is_postgres:
         with db.read() as session:
             replayed = session.scalar(text("SELECT pg_last_xact_replay_timestamp()"))
-    return {"database": "replica", "data_as_of": replayed.isoformat() if replayed else None}
+    return {"database": "replica", "data_as_of": replayed.isoformat() if replayed else None, "fallback": False}
+
+
+REPLICA_UNAVAILABLE = "replica unavailable"
+FALLBACK_SOURCE = {"database": "primary", "data_as_of": None, "fallback": True, "reason": REPLICA_UNAVAILABLE}
+
+
+def replica_unavailable(fault: DatabaseUnavailable) -> bool:
+    """True when ``fault`` says the replica cannot be reached (refused, down, starting up, connection lost,
+    too many connections): the primary may stand in. Its pool having no free connection in time means it
+    is busy with other reports, not down: sending those to the primary would load the primary instead."""
+    return not isinstance(fault.__cause__, sa_exc.TimeoutError)
+
+
+def read(build: Callable[..., dict], primary, replica, viewer, args: Mapping[str, str],  # noqa: ANN001
+         **options: object) -> dict:
+    """Report ``build`` with its ``source``: read from ``replica`` when one is given, else from ``primary``.
+
+    When the replica cannot be reached (engine.db sorts the driver's error as DatabaseUnavailable, see
+    ``replica_unavailable``) the report is read from the primary instead, one warning line is logged
+    (no traceback: a replica that is down fails every report) and ``source`` says so: database
+    "primary", ``fallback`` True, ``reason`` "replica unavailable". Anything else the replica does is not
+    masked: a slow query is waited for, and a query error (a statement cancelled by a timeout or by
+    replay, a missing table) goes on as it is.
+    """
+    if replica is None:
+        return {**build(primary, viewer, args, **options), "source": data_source(primary, replica=False)}
+    try:
+        source = data_source(replica, replica=True)
+        report = build(replica, viewer, args, **options)
+    except DatabaseUnavailable as fault:
+        if not replica_unavailable(fault):
+            raise
+        log.warning("reports replica unavailable, %s read from the primary instead: %s",
+                    getattr(build, "__name__", "report"), fault.detail or fault.message)
+        report, source = build(primary, viewer, args, **options), dict(FALLBACK_SOURCE)
+    return {**report, "source": source}
 
 
 def service_quality(db, viewer, args: Mapping[str, str], now: datetime | None = None) -> dict:  # noqa: ANN001

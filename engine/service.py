@@ -335,7 +335,7 @@ class ComplaintEngine:
     def _visible_tasks(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition,
                        viewer: Viewer, rows: list[HumanTask] | None = None) -> list[dict]:
         tasks = rows if rows is not None else session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at))
+            select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at, HumanTask.id))
         return [self._task_dict(t, definition.process_id) for t in tasks
                 if viewer.may_see_task(t.role, t.assignee) or viewer.has_role("escalation", "intake")]
 

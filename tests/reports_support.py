@@ -22,6 +22,8 @@ A1: a repeat, 知晓), A4 (03-10, invalid, open); A5 in February 2026 and A6 in 
 """
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta, timezone
 
 from engine import clock as clock_module
@@ -209,3 +211,20 @@ def fill_month(db: Database, database_url: str) -> tuple[ComplaintEngine, dict[s
     with db.write() as session:
         report_settings.set_customer_count(session, CUSTOMERS, "admin")
     return engine, numbers
+
+
+def csv_blocks(data: bytes) -> list[list[list[str]]]:
+    """A CSV export's blocks (each: its title row, header and rows), split at the blank rows between them;
+    the first is the file's 报表说明."""
+    blocks: list[list[list[str]]] = [[]]
+    for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))):
+        if row:
+            blocks[-1].append(row)
+        else:
+            blocks.append([])
+    return blocks
+
+
+def csv_block(data: bytes, title: str) -> list[list[str]]:
+    """The block of a CSV export under ``title``."""
+    return next(block for block in csv_blocks(data) if block[0] == [title])

@@ -4,7 +4,6 @@ reporting rows (case_facts) themselves.
 """
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from engine.config import PROJECT_ROOT
 from engine.errors import BadRequest, Forbidden, ValidationFailed
 from engine.models import AuditEvent
 from engine.viewer import Viewer
-from tests.reports_support import AS_OF, CUSTOMERS, MARCH, Driver, product_engine
+from tests.reports_support import AS_OF, CUSTOMERS, MARCH, Driver, csv_block, csv_blocks, product_engine
 
 pytest_plugins = ["tests.web_fixtures", "tests.reports_fixtures"]
 
@@ -310,10 +309,11 @@ def test_reports_need_a_report_role(db) -> None:  # noqa: ANN001
 # -- exports ---------------------------------------------------------------------------------------------------------
 
 
+
 def test_xlsx_has_chinese_headers_numbers_and_percentages(month) -> None:  # noqa: ANN001
     report = reports.service_quality(month.db, SUPERVISOR, {**MARCH, "period": "week", "split": "city"})
     book = load_workbook(io.BytesIO(report_export.to_xlsx(report)))
-    assert book.sheetnames == ["指标汇总", "趋势", "分项", "环节时长"]
+    assert book.sheetnames == ["报表说明", "指标汇总", "趋势", "分项", "环节时长"]
     summary = book["指标汇总"]
     assert [c.value for c in summary[1]] == ["指标", "分子", "分母", "比率", "每百万客户", "目标"]
     closure = [c for c in summary[2]]
@@ -333,26 +333,78 @@ def test_xlsx_has_chinese_headers_numbers_and_percentages(month) -> None:  # noq
 def test_csv_export_of_each_report(month) -> None:  # noqa: ANN001
     standards = report_export.to_csv(reports.standards_report(month.db, SUPERVISOR, MARCH, missed=200))
     assert standards.startswith("\ufeff".encode())
-    rows = list(csv.reader(io.StringIO(standards.decode("utf-8-sig"))))
+    rows = csv_block(standards, "服务标准")
     assert rows[:3] == [["服务标准"],
                         ["标准", "时限", "目标", "工单数", "按时", "超时", "未到期", "达成率", "是否达标"],
                         ["移网投诉 2 个工作日内回复", "2 个工作日", "100.00%", "5", "3", "1", "1", "60.00%", "否"]]
-    missed = rows[rows.index(["未达标工单"]) + 2]
+    missed = csv_block(standards, "未达标工单")[2]
     assert missed == ["移网投诉 2 个工作日内回复", month.n["C2"], "2026-03-03 09:00", "2026-03-06 00:00",
                       "2026-03-06 10:00", "上海", "urban", "账单计费"]
     appeals = report_export.to_csv(reports.appeals_report(month.db, SUPERVISOR, {"month": "2026-03"}))
-    rows = list(csv.reader(io.StringIO(appeals.decode("utf-8-sig"))))
+    rows = csv_block(appeals, "申诉月报 2026-03")
     assert rows[1:6] == [["项目", "本月", "上月", "环比", "去年同月", "同比"],
                          ["申诉总量", "4", "1", "300.00%", "1", "300.00%"],
                          ["重复申诉", "1", "0", "", "0", ""], ["无效申诉", "1", "0", "", "0", ""],
                          ["有效申诉", "3", "1", "200.00%", "1", "200.00%"]]
-    assert ["1", "移网上网", "2", "50.00%"] in rows and ["和解", "1"] in rows
+    assert ["1", "移网上网", "2", "50.00%"] in csv_block(appeals, "问题Top10")
+    assert ["和解", "1"] in csv_block(appeals, "处理结果")
     cases = reports.case_list(month.db, SUPERVISOR, {**MARCH, "figure": "closure", "part": "missed"}, export=True)
     book = load_workbook(io.BytesIO(report_export.to_xlsx(cases)))
-    sheet = book.active
-    assert sheet.title == "限时办结率·超时"
+    assert book.sheetnames == ["报表说明", "限时办结率·超时"]
+    sheet = book["限时办结率·超时"]
     assert [c.value for c in sheet[2]][:4] == [month.n["C3"], "投诉", "处理中", datetime(2026, 3, 4, 9, 0)]
     assert sheet["D2"].number_format == "yyyy-mm-dd hh:mm"
+
+
+QUERY = "from=2026-03-01&to=2026-03-31"
+PRIMARY = {"database": "primary", "data_as_of": None, "fallback": False}
+REPLICA_AT = {"database": "replica", "data_as_of": "2026-03-20T09:58:00+00:00", "fallback": False}
+REPLICA_UNKNOWN = {"database": "replica", "data_as_of": None, "fallback": False}
+FALLBACK = {"database": "primary", "data_as_of": None, "fallback": True, "reason": "replica unavailable"}
+
+
+@pytest.mark.parametrize(("source", "database", "as_of"), [
+    (PRIMARY, "主库", "2026-03-20 18:00"),  # live data: as of the report's own time
+    (REPLICA_AT, "只读副本", "2026-03-20 17:58"),  # the standby's last replayed commit, Beijing time
+    (REPLICA_UNKNOWN, "只读副本", "未知：只读副本的数据可能滞后于实时数据"),
+    (FALLBACK, "主库（只读副本不可用，改读主库）", "2026-03-20 18:00"),
+])
+def test_every_file_says_where_its_data_came_from_and_as_of_when(month, source, database, as_of) -> None:  # noqa: ANN001
+    built = {
+        "service-quality": reports.service_quality(month.db, SUPERVISOR, MARCH),
+        "standards": reports.standards_report(month.db, SUPERVISOR, MARCH, missed=200),
+        "appeals": reports.appeals_report(month.db, SUPERVISOR, {"month": "2026-03"}),
+        "cases": reports.case_list(month.db, SUPERVISOR, {**MARCH, "figure": "closure", "part": "missed"},
+                                   export=True),
+    }
+    names = {"service-quality": "服务质量指标", "standards": "服务标准达成", "appeals": "申诉月报",
+             "cases": "工单清单：限时办结率·超时"}
+    for kind, built_report in built.items():
+        report = {**built_report, "source": source}
+        span = "2026-03" if kind == "appeals" else "2026-03-01 至 2026-03-31"
+        expected = [["报表说明"], ["项目", "内容"], ["报表", names[kind]], ["统计区间", span],
+                    ["生成时间", "2026-03-20 18:00"], ["数据来源", database], ["数据截至", as_of]]
+        # CSV: the first block, before the report's own blocks (each still under its title).
+        blocks = csv_blocks(report_export.to_csv(report))
+        assert blocks[0] == expected, kind
+        assert [block[0] for block in blocks[1:]] == [[sheet.title] for sheet in report_export.sheets(report)]
+        # XLSX: the first worksheet, the one the file opens on; the report's worksheets follow unchanged.
+        book = load_workbook(io.BytesIO(report_export.to_xlsx(report)))
+        assert book.sheetnames[0] == "报表说明" and book.active.title == "报表说明", kind
+        assert [[c.value for c in row] for row in book["报表说明"].iter_rows()] == expected[1:], kind
+        assert book.sheetnames[1:] == [sheet.title for sheet in report_export.sheets(report)]
+
+
+def test_the_api_files_name_the_primary_when_no_replica_is_set(month_api) -> None:  # noqa: ANN001
+    headers = month_api.headers("supervisor")
+    for report in ("service-quality?", "standards?", "appeals/monthly?month=2026-03&", "cases?figure=closure&"):
+        answer = month_api.client.get(f"/api/v1/reports/{report}{QUERY}&format=csv", headers=headers)
+        assert answer.status_code == 200
+        about = dict(row for row in csv_blocks(answer.data)[0][2:])
+        assert about["数据来源"] == "主库" and about["数据截至"] == "2026-03-20 18:00", report
+        answer = month_api.client.get(f"/api/v1/reports/{report}{QUERY}&format=xlsx", headers=headers)
+        about = {row[0].value: row[1].value for row in load_workbook(io.BytesIO(answer.data))["报表说明"].iter_rows()}
+        assert about["数据来源"] == "主库", report
 
 
 # -- the API ---------------------------------------------------------------------------------------------------------
@@ -375,13 +427,14 @@ def test_api_answers_json_csv_and_xlsx(month_api) -> None:  # noqa: ANN001
     assert month_api.n["C2"] in answer.data.decode("utf-8-sig")  # a file lists the cases that missed each line
     answer = client.get("/api/v1/reports/appeals/monthly?month=2026-03&format=xlsx", headers=headers)
     assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
-    assert load_workbook(io.BytesIO(answer.data)).sheetnames == ["申诉月报 2026-03", "处理结果", "问题Top10"]
+    assert load_workbook(io.BytesIO(answer.data)).sheetnames == ["报表说明", "申诉月报 2026-03", "处理结果",
+                                                                 "问题Top10"]
     answer = client.get("/api/v1/reports/cases?from=2026-03-01&to=2026-03-31&figure=closure&part=missed",
                         headers=month_api.headers("escalation"))
     assert [c["number"] for c in answer.get_json()["items"]] == [month_api.n["C3"], month_api.n["C2"]]
     answer = client.get("/api/v1/reports/cases?from=2026-03-01&to=2026-03-31&figure=closure&format=csv",
                         headers=month_api.headers("admin"))
-    assert answer.status_code == 200 and answer.data.decode("utf-8-sig").count("\n") == 5  # title, header, 3 cases
+    assert answer.status_code == 200 and len(csv_blocks(answer.data)[-1]) == 5  # title, header, 3 cases
 
 
 def test_api_roles_and_parameters(month_api) -> None:  # noqa: ANN001

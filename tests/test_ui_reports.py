@@ -88,10 +88,13 @@ def test_downloads_from_the_pages(report_app: Flask, month) -> None:  # noqa: AN
     session = Session(report_app, "supervisor")
     answer = session.get(f"/reports/export?report=cases&format=xlsx&figure=closure&part=total&{MARCH}")
     assert answer.status_code == 200
-    sheet = load_workbook(io.BytesIO(answer.data)).active
-    assert sheet.max_row == 8  # header and the 7 dispatched complaints
+    book = load_workbook(io.BytesIO(answer.data))
+    assert book.active.title == "报表说明" and ["数据来源", "主库"] in [[c.value for c in row] for row in book.active]
+    assert book["限时办结率·合计"].max_row == 8  # header and the 7 dispatched complaints
     answer = session.get(f"/reports/export?report=service-quality&format=csv&{MARCH}")
-    assert answer.status_code == 200 and answer.data.decode("utf-8-sig").startswith("指标汇总")
+    text = answer.data.decode("utf-8-sig")
+    assert answer.status_code == 200 and text.startswith("报表说明\r\n") and "\r\n数据来源,主库\r\n" in text
+    assert "\r\n\r\n指标汇总\r\n" in text  # the report's first block follows the file's description
     assert session.get("/reports/export?report=secret&format=csv").status_code == 400
 
 

@@ -257,7 +257,7 @@ def issue_token() -> dict:
 def revoke_token() -> tuple[str, int]:
     token = bearer_token() or ""
     users.revoke_token(_state().db, token)
-    token_cache(current_app).forget(token)  # other processes forget it within TOKEN_CACHE_SECONDS
+    token_cache(current_app).forget(token)  # other processes forget it within COMPLAINTFLOW_TOKEN_CACHE_SECONDS
     return "", 204
 
 

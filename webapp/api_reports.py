@@ -9,7 +9,8 @@
 Each GET answers JSON, or a file with ``?format=csv`` or ``?format=xlsx``. Bad query
 parameters are 400 with ``fields`` naming each one. The queries and their counting rules
 are in engine/reports.py. Reports read the reports database (COMPLAINTFLOW_REPORTS_DATABASE_URL,
-a read replica) when one is set, and say so in ``source``.
+a read replica) when one is set, and say so in ``source``; while the replica cannot be reached they
+read the primary and ``source`` says that (``fallback``: true). CSV and XLSX files say it too.
 """
 from __future__ import annotations
 
@@ -47,10 +48,10 @@ def file_response(report: dict, chosen: str) -> Response:
 
 
 def read_report(build: Callable[..., dict], viewer: object, args: Mapping[str, str], **options: object) -> dict:
-    """A report read from the reports database (the replica when one is configured), with its ``source``."""
+    """A report read from the reports database (the replica when one is configured), with its ``source``;
+    from the primary, saying so, while the replica cannot be reached (engine.reports.read)."""
     app_state = state(current_app)
-    source = reports.data_source(app_state.reports_db, replica=app_state.reports_replica is not None)
-    return {**build(app_state.reports_db, viewer, args, **options), "source": source}
+    return reports.read(build, app_state.db, app_state.reports_replica, viewer, args, **options)
 
 
 def _answer(build: Callable[..., dict], **options: object) -> Response | dict:

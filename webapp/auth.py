@@ -4,11 +4,12 @@
 only users holding one of the named roles. No or a bad token is 401 (with a
 ``WWW-Authenticate: Bearer`` header), a valid token without the role is 403.
 
-A token's user and roles are remembered for ``TOKEN_CACHE_SECONDS`` in each process
-(``TokenCache``), which spares every API call a transaction of its own. Within that time a
-token revoked by another process, a deactivated user or changed roles still count as they
-were; signing out (``DELETE /api/v1/auth/token``) forgets the token in its own process at
-once, and a token's expiry is checked on every call.
+A token's user and roles are remembered for ``COMPLAINTFLOW_TOKEN_CACHE_SECONDS`` (default
+``TOKEN_CACHE_SECONDS``; 0 turns the cache off) in each process (``TokenCache``), which spares
+every API call a transaction of its own. Within that time a token revoked by another process, a
+deactivated user or changed roles still count as they were; signing out
+(``DELETE /api/v1/auth/token``) forgets the token in its own process at once, and a token's expiry
+is checked on every call.
 """
 
 from __future__ import annotations
@@ -31,14 +32,17 @@ from . import state
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# How long a process trusts a token check: a revoked token or a deactivated user stops working
-# within this many seconds on every process (at once on the process that revoked the token).
+# How long a process trusts a token check by default (setting COMPLAINTFLOW_TOKEN_CACHE_SECONDS): a revoked
+# token or a deactivated user stops working within this many seconds on every process (at once on the
+# process that revoked the token).
 TOKEN_CACHE_SECONDS = 5.0
 TOKEN_CACHE_EXTENSION = "complaintflow_tokens"
 
 
 class TokenCache:
-    """Viewers of recently checked tokens, by token digest, each for ``ttl`` seconds of ``monotonic``."""
+    """Viewers of recently checked tokens, by token digest, each for ``ttl`` seconds of ``monotonic``.
+
+    ``ttl`` 0 keeps nothing: every call checks its token against the database."""
 
     def __init__(self, ttl: float = TOKEN_CACHE_SECONDS, monotonic: Callable[[], float] = time.monotonic,
                  max_entries: int = 10_000) -> None:
@@ -61,6 +65,8 @@ class TokenCache:
         if viewer is None or expires is None:
             self.forget(token)
             return None
+        if self.ttl <= 0:
+            return viewer
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # simplest bound: tokens are re-checked on their next call
@@ -76,11 +82,18 @@ class TokenCache:
             self._entries.clear()
 
 
+def install_token_cache(app, ttl: float) -> TokenCache:  # noqa: ANN001 - a Flask app
+    """Give ``app`` a token cache of its own that trusts a check for ``ttl`` seconds (create_app)."""
+    cache = TokenCache(ttl=ttl)
+    app.extensions[TOKEN_CACHE_EXTENSION] = cache
+    return cache
+
+
 def token_cache(app) -> TokenCache:  # noqa: ANN001 - a Flask app
     """The app's token cache (one per app, so each test app starts empty)."""
     cache = app.extensions.get(TOKEN_CACHE_EXTENSION)
     if cache is None:
-        cache = app.extensions.setdefault(TOKEN_CACHE_EXTENSION, TokenCache())
+        cache = app.extensions.setdefault(TOKEN_CACHE_EXTENSION, TokenCache(state(app).settings.token_cache_seconds))
     return cache
 
 

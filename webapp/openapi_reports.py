@@ -34,12 +34,20 @@ def _report(summary: str, operation_id: str, schema: str, description: str, para
                              parameters=[*parameters, FORMAT])}
 
 
-SOURCE = {"type": "object", "description": "Where the figures come from. `replica` (COMPLAINTFLOW_REPORTS_DATABASE_URL "
-          "is set) trails the primary by the replication lag.", "properties": {
+SOURCE = {"type": "object", "required": ["database", "data_as_of", "fallback"],
+          "description": "Where the figures come from. `replica` (COMPLAINTFLOW_REPORTS_DATABASE_URL is set) trails "
+          "the primary by the replication lag. While the replica cannot be reached (connection refused, down, "
+          "starting up) the primary answers instead: `database` is `primary`, `fallback` true and `reason` "
+          "`replica unavailable`. A slow replica or a query error on it is not masked.", "properties": {
     "database": {"enum": ["primary", "replica"]},
     "data_as_of": {"type": ["string", "null"], "format": "date-time",
                    "description": "On a PostgreSQL standby, the commit time of the last transaction it replayed; "
-                                  "null when unknown (the figures may lag by an unknown time)."}}}
+                                  "null when unknown (the figures may lag by an unknown time) and for the primary "
+                                  "(live data)."},
+    "fallback": {"type": "boolean",
+                 "description": "True when the primary stood in for a reports replica that could not be reached."},
+    "reason": {"type": "string", "enum": ["replica unavailable"],
+               "description": "Why the primary stood in; only with `fallback` true."}}}
 
 SERIES_POINT = {"type": "object", "properties": {
     "bucket": {"type": "string", "description": "2026-03-02, 2026-W10 or 2026-03."},
