@@ -236,7 +236,7 @@ def open_database(keep: bool) -> tuple[str, int]:
         admin = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
         url = admin.rsplit("/", 1)[0] + f"/{DATABASE}"
         db = Database(url)
-        upgrade(db)  # indexes added since the last run (the trigram indexes of 0010 take a minute at 1M)
+        upgrade(db)  # indexes added since the last run (the trigram indexes of 0009 take a minute at 1M)
         with db.engine.connect() as connection:
             filled = connection.exec_driver_sql("SELECT count(*) FROM process_instances").scalar()
         db.dispose()

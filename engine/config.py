@@ -66,6 +66,9 @@ class Settings:
     token_ttl_hours: int = 12
     # How long each process trusts a bearer-token check (webapp/auth.py TokenCache); 0: check every call.
     token_cache_seconds: float = 5.0
+    # PostgreSQL: the inbox's count of matching tasks gets this many milliseconds; past it the reply carries
+    # the planner's estimate (total_estimated). 0: no budget, always count (up to the cap).
+    inbox_count_budget_ms: int = 100
     secret_key: str = ""
     # `serve`: gunicorn worker processes (None: 1 on SQLite, one per CPU on PostgreSQL) and threads in each.
     web_workers: int | None = None
@@ -95,5 +98,6 @@ class Settings:
             db_pool_size=_whole("COMPLAINTFLOW_DB_POOL_SIZE", 10, 1),
             db_max_overflow=_whole("COMPLAINTFLOW_DB_MAX_OVERFLOW", 20, 0),
             token_cache_seconds=_seconds("COMPLAINTFLOW_TOKEN_CACHE_SECONDS", 5.0),
+            inbox_count_budget_ms=_whole("COMPLAINTFLOW_INBOX_COUNT_BUDGET_MS", 100, 0),
             reports_database_url=os.environ.get("COMPLAINTFLOW_REPORTS_DATABASE_URL", "").strip() or None,
         )

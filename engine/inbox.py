@@ -18,8 +18,9 @@ from .viewer import Viewer
 
 
 def page(engine: ComplaintEngine, viewer: Viewer, filters: TaskFilters, scope: str = "all") -> dict:
-    """One page of the scope's tasks: ``{items, total}``, items shaped as ``list_tasks`` gives them."""
-    return task_queries.page(engine.db, viewer, filters, scope)
+    """One page of the scope's tasks: ``{items, total, total_exact, total_estimated}``, items shaped as
+    ``list_tasks`` gives them; the count has ``COMPLAINTFLOW_INBOX_COUNT_BUDGET_MS`` (see ``task_queries.page``)."""
+    return task_queries.page(engine.db, viewer, filters, scope, engine.settings.inbox_count_budget_ms)
 
 
 def counts(engine: ComplaintEngine, viewer: Viewer) -> dict:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -200,6 +201,12 @@ class HumanTask(Base):
     city: Mapped[str | None] = mapped_column(String(64), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     customer_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+# The inbox's one- and two-character name search (q = 李, 张伟): a GIN index over the name's distinct one- and
+# two-character pieces, PostgreSQL only (migration 0010 makes it and the SQL function complaintflow_grams).
+Index("ix_human_tasks_customer_name_grams", func.complaintflow_grams(HumanTask.customer_name),
+      postgresql_using="gin", postgresql_with={"fastupdate": "off"}).ddl_if(dialect="postgresql")
 
 
 class Timer(Base):

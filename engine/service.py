@@ -360,7 +360,7 @@ class ComplaintEngine:
             raise BadRequest(f"sort must be one of {', '.join(SORTS)}", fields={"sort": filters.sort})
         if filters.page < 1 or not 1 <= filters.page_size <= 200:
             raise BadRequest("page starts at 1 and page_size is 1-200", fields={"page": str(filters.page)})
-        return task_queries.page(self.db, viewer, filters, "all")
+        return task_queries.page(self.db, viewer, filters, "all", self.settings.inbox_count_budget_ms)
 
     def _task_dict(self, task: HumanTask, process_id: str) -> dict:
         return task_queries.task_dict(task, process_id, clock.now())

@@ -343,12 +343,18 @@ SCHEMAS: dict[str, dict] = {
     },
     "TaskPage": {
         "type": "object",
-        "required": ["items", "total", "total_exact"],
+        "required": ["items", "total", "total_exact", "total_estimated"],
         "properties": {
             "items": {"type": "array", "items": ref("Task")},
             "total": {"type": "integer", "minimum": 0,
-                      "description": "Matching tasks, counted up to 10,000; past that 10,000 and total_exact false."},
-            "total_exact": {"type": "boolean", "description": "False when total stopped at the cap (show 10,000+)."},
+                      "description": "Matching tasks, counted up to 10,000; past that 10,000 and total_exact false. "
+                                     "When counting takes longer than COMPLAINTFLOW_INBOX_COUNT_BUDGET_MS "
+                                     "(PostgreSQL), the database's estimate (total_estimated true)."},
+            "total_exact": {"type": "boolean",
+                            "description": "False when total stopped at the cap (show 10,000+) or is an estimate."},
+            "total_estimated": {"type": "boolean",
+                                "description": "True when total is the database's estimate, rounded to two "
+                                               "significant figures (show about 4,500): counting ran out of time."},
             "page": {"type": "integer", "minimum": 1},
             "page_size": {"type": "integer", "minimum": 1},
         },

@@ -61,20 +61,24 @@ def _table_context(args: MultiDict) -> dict:
     with engine.db.read() as session:
         names = directory.display_names(session, [t["assignee"] for t in items])
         assignable = directory.users_with_role(session, None) if who.has_role("supervisor") else []
-    exact = result["total_exact"]
-    # Past the count's cap the last page is unknown: offer the next page while this one is full.
+    exact, estimated = result["total_exact"], result["total_estimated"]
+    # Past the count's cap, or with an estimated total, the last page is unknown: offer the next page while
+    # this one is full.
     pages = max(1, -(-result["total"] // PAGE_SIZE), filters.page + (0 if exact or len(items) < PAGE_SIZE else 1))
     return {
-        "items": items, "total": count_label(result["total"], exact), "query": query, "scope": scope,
+        "items": items, "total": count_label(result["total"], exact, estimated), "query": query, "scope": scope,
         "filters": filters, "problems": problems, "counts": scope_count_labels(engine, who), "names": names,
-        "page": filters.page, "pages": pages, "pages_label": count_label(pages, exact),
+        "page": filters.page, "pages": pages, "pages_label": count_label(pages, exact, estimated),
         "query_string": urlencode(query), "assignable": assignable,
         "refresh_seconds": REFRESH_SECONDS, "now": clock.now(),
     }
 
 
-def count_label(count: int, exact: bool) -> str:
-    """A count as shown: exact, or "10,000+" when counting stopped at the cap."""
+def count_label(count: int, exact: bool, estimated: bool = False) -> str:
+    """A count as shown: exact, "10,000+" when counting stopped at the cap, or "约 4,500" (about) when the
+    count ran out of its time budget and the total is the database's estimate."""
+    if estimated:
+        return _("about %(n)s", n=f"{count:,}")
     return str(count) if exact else f"{count:,}+"
 
 
