@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import event, select
+from sqlalchemy import exc as sa_exc
 
 from engine.case_sync import case_data, open_human_tasks, waiting_messages, waiting_timers
 from engine.db import Database
@@ -202,3 +203,14 @@ def wait_until(condition, seconds: float, step: float = 0.2) -> bool:  # noqa: A
             return True
         time.sleep(step)
     return condition()
+
+
+def database_down(monkeypatch, db: Database) -> None:  # noqa: ANN001 - pytest's MonkeyPatch
+    """Every new connection of ``db`` (both engines) is refused, as PostgreSQL's are while it is down."""
+    refused = psycopg.OperationalError("connection failed: Connection refused")
+
+    def down(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise sa_exc.DBAPIError.instance("SELECT 1", {}, refused, psycopg.Error)
+
+    for engine in {db.engine, db._write_engine}:
+        monkeypatch.setattr(engine, "connect", down)

@@ -39,6 +39,7 @@ from tests.conftest import BASIC_DIR, ON_POSTGRES, deploy_test_model
 from tests.fault_support import (
     PrivateCluster,
     case_inconsistencies,
+    database_down,
     postgres_bin,
     sqlite_disk_full,
     sqlite_pragma_on_every_connection,
@@ -230,14 +231,7 @@ def test_pages_get_a_plain_html_503_when_the_database_is_down(app, engine, db, m
     token = page.get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     assert client.post("/login", data={"csrf_token": token, "username": "dispatcher",
                                        "password": "demo"}).status_code == 302
-    app_db = state(app).db
-    refused = psycopg.OperationalError("connection failed: Connection refused")
-
-    def down(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise sa_exc.DBAPIError.instance("SELECT 1", {}, refused, psycopg.Error)
-
-    for engine_ in {app_db.engine, app_db._write_engine}:
-        monkeypatch.setattr(engine_, "connect", down)
+    database_down(monkeypatch, state(app).db)
     response = client.get("/inbox")
     assert response.status_code == 503
     assert response.mimetype == "text/html" and response.headers["Retry-After"]

@@ -14,7 +14,7 @@ from engine import task_queries
 from engine.migrate import downgrade, upgrade
 from engine.service import TaskFilters
 from tests.conftest import ON_POSTGRES
-from tests.ui_support import COMPLAINT, DISPATCHER, SUPERVISOR
+from tests.ui_support import DISPATCHER, SUPERVISOR, start_for_customers
 
 CUSTOMERS = (("13912345671", "李四"), ("13912345672", "张三"), ("13912345673", "张三丰"),
              ("13912345674", "Li Lei"), ("13912345675", "王_五"), ("13912345676", "赵%六"))
@@ -23,11 +23,7 @@ CUSTOMERS = (("13912345671", "李四"), ("13912345672", "张三"), ("13912345673
 @pytest.fixture
 def numbers(engine, clock) -> list[str]:  # noqa: ANN001
     """One case per customer above, in that order; their numbers end in 000001 … 000006."""
-    started = []
-    for phone, name in CUSTOMERS:
-        started.append(engine.start_complaint({**COMPLAINT, "phone": phone, "customer_name": name}, "intake")["number"])
-        clock.advance(60)
-    return started
+    return start_for_customers(engine, clock, CUSTOMERS)
 
 
 def found(engine, q: str, who=SUPERVISOR) -> list[str]:  # noqa: ANN001

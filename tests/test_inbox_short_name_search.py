@@ -11,7 +11,7 @@ from engine.migrate import downgrade, upgrade
 from engine.models import HumanTask
 from engine.service import TaskFilters
 from tests.conftest import ON_POSTGRES
-from tests.ui_support import COMPLAINT, SUPERVISOR
+from tests.ui_support import SUPERVISOR, start_for_customers
 
 # Names holding 李 first (a surname), inside and last (a given-name character); 张伟 whole, inside and
 # reversed; a name with a letter outside ASCII in both cases.
@@ -25,11 +25,7 @@ GRAMS_INDEX = "ix_human_tasks_customer_name_grams"
 @pytest.fixture
 def customers(engine, clock) -> list[str]:  # noqa: ANN001
     """One case per customer above, in that order."""
-    started = []
-    for phone, name in CUSTOMERS:
-        started.append(engine.start_complaint({**COMPLAINT, "phone": phone, "customer_name": name}, "intake")["number"])
-        clock.advance(60)
-    return started
+    return start_for_customers(engine, clock, CUSTOMERS)
 
 
 def found(engine, q: str) -> list[str]:  # noqa: ANN001

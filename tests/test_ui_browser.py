@@ -25,6 +25,7 @@ from engine.config import PROJECT_ROOT
 from engine.scheduler import drain_due_timers
 from engine.viewer import SYSTEM
 from tests.browser import Browsers, browser, live_server  # noqa: F401 - browser is a fixture
+from tests.fault_support import database_down
 from webapp import state
 
 pytest_plugins = ["tests.web_fixtures"]
@@ -341,18 +342,8 @@ def test_escalation_desk_shows_a_case_once_the_clock_passes_its_deadline(desk: B
 def test_the_database_fault_page_is_laid_out_like_the_other_pages(desk: Browsers, live_app: Flask, monkeypatch,
                                                                    tmp_path: Path) -> None:  # noqa: ANN001
     """The 503 page stands alone (no database, no user), yet sits centred in the page as every other page does."""
-    import psycopg
-    from sqlalchemy import exc as sa_exc
-
     page = desk.page("dispatcher")
-    app_db = state(live_app).db
-    refused = psycopg.OperationalError("connection failed: Connection refused")
-
-    def down(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise sa_exc.DBAPIError.instance("SELECT 1", {}, refused, psycopg.Error)
-
-    for engine_ in {app_db.engine, app_db._write_engine}:
-        monkeypatch.setattr(engine_, "connect", down)
+    database_down(monkeypatch, state(live_app).db)
     response = page.goto(f"{desk.base_url}/inbox")
     assert response.status == 503
     card = page.locator(".error-card").bounding_box()

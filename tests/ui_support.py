@@ -19,3 +19,12 @@ SUPERVISOR = viewer("supervisor")
 NETWORK = viewer("network", "dept:network")
 BILLING = viewer("billing", "dept:billing")
 INTAKE = viewer("intake")
+
+
+def start_for_customers(engine, clock, customers) -> list[str]:  # noqa: ANN001
+    """One complaint per (phone, name) in ``customers``, a minute apart, in that order; their numbers."""
+    started = []
+    for phone, name in customers:
+        started.append(engine.start_complaint({**COMPLAINT, "phone": phone, "customer_name": name}, "intake")["number"])
+        clock.advance(60)
+    return started

@@ -25,7 +25,7 @@ The downgrade drops the index and the function.
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-08 06:00:00
+Create Date: 2026-12-06 23:50:00
 """
 from alembic import op
 
