@@ -19,8 +19,10 @@ scripts in memory, one thread, with service tasks (SMS, linked cases) answered b
 
 --in-process N runs N lifecycles through the Flask test client in this process instead (no gunicorn, no
 HTTP) and prints the wall time and SQL statements of each kind of request; with --cprofile FILE it also
-writes a cProfile of those lifecycles (read it with `python -m pstats FILE`). This is how the costs in
-"Where the time goes" of docs/PERFORMANCE.md are measured.
+writes a cProfile of those lifecycles (read it with `python -m pstats FILE`); with --phases it also prints
+the wall time of each step of the server's operations (lock, load, engine, save and its parts) and of the
+durable floor's (restore, step, store). This is how the costs in "Where the time goes" of
+docs/PERFORMANCE.md are measured.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.phases import PhaseTimer  # noqa: E402
 from bench.throughput import free_port, machine, record  # noqa: E402
 
 COMPLAINT = {
@@ -332,7 +335,7 @@ def lifecycles_per_second(one: Callable[[int], None], lifecycles: int) -> float:
     return lifecycles / (time.perf_counter() - started)
 
 
-def spiff_durable(lifecycles: int) -> dict:
+def spiff_durable(lifecycles: int, phases: PhaseTimer | None = None) -> dict:
     """SpiffWorkflow with its state in PostgreSQL: the floor of any durable engine on these models.
 
     Each step is one transaction on one connection (psycopg, no ORM): lock the case's row, restore the
@@ -342,8 +345,15 @@ def spiff_durable(lifecycles: int) -> dict:
     """
     import psycopg
 
-    from engine.workflow_state import state_from_bytes, state_to_bytes
+    from engine import workflow_state
 
+    if phases is not None:
+        module = sys.modules[__name__]
+        phases.wrap(module, "spiff_start", "start (SpiffWorkflow)")
+        phases.wrap(module, "spiff_complete", "step (SpiffWorkflow)")
+        phases.wrap(workflow_state, "state_from_bytes", "restore the state")
+        phases.wrap(workflow_state, "state_to_bytes", "store the state")
+    state_from_bytes, state_to_bytes = workflow_state.state_from_bytes, workflow_state.state_to_bytes
     spec, subprocess_specs, engine = spiff_models()
     _admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     _admin(f"CREATE DATABASE {BENCH_DB}")
@@ -382,7 +392,28 @@ def request_kind(method: str, path: str) -> str:
     return "complete" if method == "POST" else f"{method} {path}"
 
 
-def in_process(lifecycles: int, profile_path: str | None = None) -> None:
+def server_phases(timer: PhaseTimer) -> None:
+    """The steps of the server's operations that ``--phases`` times."""
+    from engine import case_facts, instances
+    from engine.service import ComplaintEngine
+
+    for owner, name, label in (
+        (ComplaintEngine, "complete", "complete (all of it)"),
+        (ComplaintEngine, "_locked_task", "complete: lock the case, read its task rows"),
+        (instances.CaseRunner, "load", "load"),
+        (instances, "state_from_bytes", "load: restore the state"),
+        (instances.CaseRunner, "run_engine", "run the engine after the step"),
+        (instances.CaseRunner, "save", "save"),
+        (instances, "state_to_bytes", "save: store the state"),
+        (case_facts, "sync", "save: reporting row (case_facts)"),
+        (instances.CaseSync, "run", "save: human_tasks, timers, message_waits"),
+        (instances, "sync_clocks", "save: case_clocks"),
+        (ComplaintEngine, "list_tasks", "inbox look-up"),
+    ):
+        timer.wrap(owner, name, label)
+
+
+def in_process(lifecycles: int, profile_path: str | None = None, phases: bool = False) -> None:
     """Lifecycles through the Flask test client on PostgreSQL: wall time and SQL statements per request kind."""
     import cProfile
     from collections import defaultdict
@@ -422,15 +453,18 @@ def in_process(lifecycles: int, profile_path: str | None = None) -> None:
         times.clear()
         queries.clear()
         profiler = cProfile.Profile() if profile_path else None
-        started, cpu_started = time.perf_counter(), time.process_time()
-        if profiler:
-            profiler.enable()
-        for _ in range(lifecycles):
-            lifecycle(call)
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(profile_path)
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        with PhaseTimer() as timer:
+            if phases:
+                server_phases(timer)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            if profiler:
+                profiler.enable()
+            for _ in range(lifecycles):
+                lifecycle(call)
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile_path)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         db.dispose()
         drop_database()
@@ -447,9 +481,14 @@ def in_process(lifecycles: int, profile_path: str | None = None) -> None:
     alone = spiff_alone(lifecycles)["lifecycles"]
     print(f"SpiffWorkflow alone: {alone:.1f} lifecycles/s, {1000 / alone:.1f} ms each; "
           f"in process is {alone * elapsed / lifecycles:.2f}x slower")
-    durable = spiff_durable(lifecycles)["lifecycles"]
+    if phases:
+        print(timer.table(lifecycles))
+    with PhaseTimer() as floor_timer:
+        durable = spiff_durable(lifecycles, floor_timer if phases else None)["lifecycles"]
     print(f"SpiffWorkflow with its state in PostgreSQL: {durable:.1f} lifecycles/s, {1000 / durable:.1f} ms each "
           f"({alone / durable:.2f}x the engine alone); in process is {durable * elapsed / lifecycles:.2f}x slower")
+    if phases:
+        print(floor_timer.table(lifecycles + 1))  # lifecycle 0, the untimed warm-up, is in the phases too
 
 
 # -- the report ------------------------------------------------------------------------------------------
@@ -496,9 +535,10 @@ def main() -> None:
     parser.add_argument("--in-process", type=int, default=0, metavar="N",
                         help="profile N lifecycles through the Flask test client instead (see above)")
     parser.add_argument("--cprofile", default=None, metavar="FILE", help="with --in-process: cProfile output")
+    parser.add_argument("--phases", action="store_true", help="with --in-process: time each step of an operation")
     args = parser.parse_args()
     if args.in_process:
-        in_process(args.in_process, args.cprofile)
+        in_process(args.in_process, args.cprofile, args.phases)
         return
     results: dict[str, dict] = {}
     loads: dict[str, str] = {}
