@@ -215,30 +215,32 @@ def budgeted_count(session, parts: list[tuple[list, bool]], conditions: list, bu
     A filter matching fewer tasks than the cap (a network handler's city + category: 4,500 of 270,000)
     has to read every task of the role to count them exactly, and that grows with the open cases. So the
     count runs in a SAVEPOINT under a transaction-local ``statement_timeout``; when the budget runs out
-    PostgreSQL cancels it (SQLSTATE 57014), the savepoint is rolled back (the read transaction goes on)
-    and the total is the planner's estimate (``estimated_count``), never below ``known``, the matches the
-    page has shown to exist. A count that finishes in time puts the previous timeout back (a SET LOCAL
-    outlives its savepoint), so nothing later in the transaction runs under the budget.
+    PostgreSQL cancels it (SQLSTATE 57014) and the total is the planner's estimate (``estimated_count``),
+    never below ``known``, the matches the page has shown to exist. The savepoint is rolled back either
+    way: the count changed nothing, and the rollback takes the budget back with it (a transaction-local
+    setting would outlive a released savepoint), so nothing later in the transaction runs under it.
     SQLite, or a budget of 0: the plain count, never estimated.
     """
     if budget_ms <= 0 or session.get_bind().dialect.name != "postgresql":
         return (*capped_count(session, parts, conditions, stop_early=stop_early), False)
-    previous = session.scalar(text("SELECT current_setting('statement_timeout')"))
+    savepoint = session.begin_nested()
     try:
-        with session.begin_nested():
-            session.execute(text("SELECT set_config('statement_timeout', :budget, true)"),
-                            {"budget": f"{budget_ms}ms"})
-            total, exact = capped_count(session, parts, conditions, stop_early=stop_early)
+        session.execute(text("SELECT set_config('statement_timeout', :budget, true)"), {"budget": f"{budget_ms}ms"})
+        total, exact = capped_count(session, parts, conditions, stop_early=stop_early)
     except DBAPIError as error:
         if getattr(error.orig, "sqlstate", None) != PG_QUERY_CANCELED:
             raise
-        # Rolling back to the savepoint also undid the timeout set inside it.
-        total = estimated_count(session, parts, conditions, known)
-        log.debug("inbox count stopped after %d ms; the planner estimates %d", budget_ms, total)
-        # As many as the cap or more: "10,000+", as a count that reached the cap says.
-        return total, False, total < COUNT_CAP
-    session.execute(text("SELECT set_config('statement_timeout', :previous, true)"), {"previous": previous})
-    return total, exact, False
+        cancelled = True
+    else:
+        cancelled = False
+    finally:
+        savepoint.rollback()
+    if not cancelled:
+        return total, exact, False
+    total = estimated_count(session, parts, conditions, known)
+    log.debug("inbox count stopped after %d ms; the planner estimates %d", budget_ms, total)
+    # As many as the cap or more: "10,000+", as a count that reached the cap says.
+    return total, False, total < COUNT_CAP
 
 
 class Explain(Executable, ClauseElement):

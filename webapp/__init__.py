@@ -63,13 +63,11 @@ def create_app(settings: Settings | None = None, engine: ComplaintEngine | None 
     from .api_import import api_import
     from .api_reports import api_reports
     from .api_versions import api_versions
-    from .auth import install_token_cache
     from .db_faults import register_database_faults
     from .errors import register_error_handlers
     from .openapi import openapi
     from .request_text import refuse_broken_text
 
-    install_token_cache(app, settings.token_cache_seconds)  # COMPLAINTFLOW_TOKEN_CACHE_SECONDS
     register_error_handlers(app)
     register_database_faults(app)  # 503/507 when the database is down, read-only or full
     # First of the before_request functions: ahead of the UI's CSRF check, which parses the form.

@@ -82,15 +82,9 @@ class TokenCache:
             self._entries.clear()
 
 
-def install_token_cache(app, ttl: float) -> TokenCache:  # noqa: ANN001 - a Flask app
-    """Give ``app`` a token cache of its own that trusts a check for ``ttl`` seconds (create_app)."""
-    cache = TokenCache(ttl=ttl)
-    app.extensions[TOKEN_CACHE_EXTENSION] = cache
-    return cache
-
-
 def token_cache(app) -> TokenCache:  # noqa: ANN001 - a Flask app
-    """The app's token cache (one per app, so each test app starts empty)."""
+    """The app's token cache (one per app, so each test app starts empty), trusting a check for the app's
+    ``token_cache_seconds`` (COMPLAINTFLOW_TOKEN_CACHE_SECONDS)."""
     cache = app.extensions.get(TOKEN_CACHE_EXTENSION)
     if cache is None:
         cache = app.extensions.setdefault(TOKEN_CACHE_EXTENSION, TokenCache(state(app).settings.token_cache_seconds))
