@@ -10,7 +10,6 @@ import io
 import logging
 import re
 import shutil
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from engine.case_facts import COMPLAINT, CaseFact
 from engine.db import Database, faults_as_engine_errors
 from engine.errors import DatabaseUnavailable
 from tests.conftest import ON_POSTGRES, POSTGRES_URL
+from tests.http_support import free_port
 from tests.reports_support import csv_blocks
 from tests.test_ui_pages import Session
 from webapp import state
@@ -156,13 +156,6 @@ FALLBACK = {"database": "primary", "data_as_of": None, "fallback": True, "reason
 FALLBACK_FILE_NOTE = "主库（只读副本不可用，改读主库）"
 
 
-def closed_port() -> int:
-    """A local port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def fallback_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "engine.reports" and "replica unavailable" in r.getMessage()]
 
@@ -170,7 +163,7 @@ def fallback_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecor
 @pytest.fixture
 def down_replica_app(month, make_app: Callable[..., Flask]):  # noqa: ANN001, ANN201
     """The app (over the known month) with a reports replica on a port where nothing listens: no standby needed."""
-    app = make_app(reports_database_url=f"postgresql+psycopg://complaintflow@127.0.0.1:{closed_port()}/complaintflow"
+    app = make_app(reports_database_url=f"postgresql+psycopg://complaintflow@127.0.0.1:{free_port()}/complaintflow"
                                         "?connect_timeout=5")
     users.seed_demo_users(state(app).db, only=["supervisor"])
     yield app
