@@ -33,8 +33,11 @@ def seen(client: FlaskClient, headers_for: Headers, user: str, number: str) -> l
 
 
 def twin(tasks: list[dict]) -> list[dict]:
-    """Tasks as comparable between the twin cases: without the task id, case number and phone."""
-    return [{k: v for k, v in task.items() if k not in ("id", "complaint_number", "phone")} for task in tasks]
+    """Tasks as comparable between the twin cases: without the task id, case number and phone, and in an
+    order of their own. Tasks made in the same step (network's and billing's) share created_at, and each
+    case orders those by task id, a random UUID: the twins' orders of them may differ."""
+    alike = [{k: v for k, v in task.items() if k not in ("id", "complaint_number", "phone")} for task in tasks]
+    return sorted(alike, key=lambda task: (task["created_at"], task["role"] or "", task["bpmn_id"]))
 
 
 def task_of(client: FlaskClient, headers_for: Headers, user: str, number: str, bpmn_id: str,
